@@ -1,0 +1,1 @@
+"""Veil: hide faces in video and photos."""

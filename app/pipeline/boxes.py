@@ -1,0 +1,71 @@
+"""Pure box maths on (N, 4) ``xyxy`` float arrays in pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def box_area(xyxy: np.ndarray) -> np.ndarray:
+    """(N, 4) -> (N,) area; negative extents count as zero."""
+    wh = np.clip(xyxy[:, 2:4] - xyxy[:, 0:2], 0, None)
+    return wh[:, 0] * wh[:, 1]
+
+
+def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
+    """(N, 4), (M, 4) -> (N, M) intersection over union."""
+    if len(a_xyxy) == 0 or len(b_xyxy) == 0:
+        return np.zeros((len(a_xyxy), len(b_xyxy)), np.float32)
+    top_left = np.maximum(a_xyxy[:, None, :2], b_xyxy[None, :, :2])
+    bottom_right = np.minimum(a_xyxy[:, None, 2:], b_xyxy[None, :, 2:])
+    wh = np.clip(bottom_right - top_left, 0, None)
+    inter = wh[..., 0] * wh[..., 1]
+    union = box_area(a_xyxy)[:, None] + box_area(b_xyxy)[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
+
+
+def nms(xyxy: np.ndarray, score: np.ndarray, max_iou: float) -> np.ndarray:
+    """Indices of boxes kept by greedy non-maximum suppression, best score first."""
+    order = np.argsort(-score, kind="stable")
+    keep: list[int] = []
+    ious = iou_matrix(xyxy, xyxy)
+    suppressed = np.zeros(len(xyxy), bool)
+    for i in order:
+        if suppressed[i]:
+            continue
+        keep.append(int(i))
+        suppressed |= ious[i] > max_iou
+    return np.asarray(keep, dtype=np.int64)
+
+
+def scale_boxes(xyxy: np.ndarray, factor: float) -> np.ndarray:
+    """Grow (factor > 1) or shrink each box around its centre."""
+    centre = (xyxy[:, 0:2] + xyxy[:, 2:4]) / 2
+    half = (xyxy[:, 2:4] - xyxy[:, 0:2]) / 2 * factor
+    return np.concatenate([centre - half, centre + half], axis=1).astype(np.float32)
+
+
+def clip_boxes(xyxy: np.ndarray, resolution_wh: tuple[int, int]) -> np.ndarray:
+    w, h = resolution_wh
+    out = xyxy.astype(np.float32).copy()
+    out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, w)
+    out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, h)
+    return out
+
+
+def rotate_boxes_to_original(xyxy: np.ndarray, k: int, rotated_wh: tuple[int, int]) -> np.ndarray:
+    """Map boxes found on ``np.rot90(image, k)`` back to ``image``.
+
+    rotated_wh is the size of the rotated image. k in 0..3 (counter-clockwise quarter turns).
+    """
+    k %= 4
+    if k == 0 or len(xyxy) == 0:
+        return xyxy.copy()
+    w, h = rotated_wh
+    x1, y1, x2, y2 = xyxy.T
+    if k == 1:  # rotated (xr, yr) <- original (x, y): xr = y, yr = W0 - x, with W0 = h
+        out = np.stack([h - y2, x1, h - y1, x2], axis=1)
+    elif k == 2:
+        out = np.stack([w - x2, h - y2, w - x1, h - y1], axis=1)
+    else:  # k == 3: xr = H0 - y, yr = x, with H0 = w
+        out = np.stack([y1, w - x2, y2, w - x1], axis=1)
+    return out.astype(np.float32)

@@ -1,0 +1,146 @@
+"""Face detection with CenterFace on ONNX Runtime.
+
+The detector sees the frame resized so its longer side is at most ``max_side_px`` (never
+enlarged unless asked), padded to multiples of 32. Small faces need more pixels: callers
+choose the scale(s), see ``detect_multiscale``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from app.pipeline import models
+from app.pipeline.boxes import clip_boxes, iou_matrix, nms, rotate_boxes_to_original
+from app.pipeline.types import FaceBoxes
+
+log = logging.getLogger(__name__)
+
+_OUTPUT_NAMES = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
+NMS_MAX_IOU = 0.3
+
+
+class FaceDetector(Protocol):
+    def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
+        """Faces in an (H, W, 3) uint8 RGB image, boxes in that image's pixels."""
+        ...
+
+
+def decode_centerface(
+    heatmap: np.ndarray,
+    scale: np.ndarray,
+    offset: np.ndarray,
+    landmark: np.ndarray,
+    input_hw: tuple[int, int],
+    min_score: float,
+) -> FaceBoxes:
+    """Turn CenterFace's four output maps (batch 1, stride 4) into boxes in input pixels."""
+    ys, xs = np.nonzero(heatmap[0, 0] > min_score)
+    if len(ys) == 0:
+        return FaceBoxes.empty()
+    h_in, w_in = input_hw
+    score = heatmap[0, 0, ys, xs].astype(np.float32)
+    box_h = np.exp(scale[0, 0, ys, xs]) * 4
+    box_w = np.exp(scale[0, 1, ys, xs]) * 4
+    cx = (xs + offset[0, 1, ys, xs] + 0.5) * 4
+    cy = (ys + offset[0, 0, ys, xs] + 0.5) * 4
+    x1 = np.clip(cx - box_w / 2, 0, w_in)
+    y1 = np.clip(cy - box_h / 2, 0, h_in)
+    x2 = np.minimum(x1 + box_w, w_in)
+    y2 = np.minimum(y1 + box_h, h_in)
+    xyxy = np.stack([x1, y1, x2, y2], axis=1).astype(np.float32)
+    lm = landmark[0][:, ys, xs].T.reshape(-1, 5, 2)  # (N, 5, [y, x]) as offsets in box units
+    landmarks = np.stack([lm[:, :, 1] * box_w[:, None] + x1[:, None],
+                          lm[:, :, 0] * box_h[:, None] + y1[:, None]], axis=2).astype(np.float32)
+    keep = nms(xyxy, score, NMS_MAX_IOU)
+    return FaceBoxes(xyxy[keep], score[keep], landmarks[keep])
+
+
+class CenterFace:
+    """CenterFace on ONNX Runtime. Load once per process (model file checked on load)."""
+
+    def __init__(self, min_score: float = 0.3, threads: int | None = None,
+                 models_dir: Path | None = None) -> None:
+        import onnxruntime as ort
+
+        if not 0.0 < min_score < 1.0:
+            raise ValueError(f"min_score must be between 0 and 1, got {min_score!r}")
+        self.min_score = min_score
+        path = models.model_path(models.CENTERFACE, models_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+                     if p in ort.get_available_providers()]
+        self.session = ort.InferenceSession(str(path), options, providers=providers)
+
+    def run(self, image_rgb: np.ndarray) -> FaceBoxes:
+        """Detect at the image's own size (padded to multiples of 32)."""
+        h, w = image_rgb.shape[:2]
+        h_pad, w_pad = -(-h // 32) * 32, -(-w // 32) * 32
+        blob = np.zeros((1, 3, h_pad, w_pad), np.float32)
+        blob[0, :, :h, :w] = image_rgb.transpose(2, 0, 1)
+        heatmap, scale, offset, landmark = self.session.run(_OUTPUT_NAMES, {"input.1": blob})
+        faces = decode_centerface(heatmap, scale, offset, landmark, (h_pad, w_pad), self.min_score)
+        return FaceBoxes(clip_boxes(faces.xyxy, (w, h)), faces.score, faces.landmarks)
+
+    def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
+        h, w = image_rgb.shape[:2]
+        factor = max_side_px / max(h, w)
+        if abs(factor - 1.0) < 1e-3:
+            return self.run(image_rgb)
+        size_wh = (max(1, round(w * factor)), max(1, round(h * factor)))
+        interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+        small = cv2.resize(image_rgb, size_wh, interpolation=interpolation)
+        faces = self.run(small)
+        sx, sy = w / size_wh[0], h / size_wh[1]
+        return FaceBoxes(
+            clip_boxes(faces.xyxy * np.array([sx, sy, sx, sy], np.float32), (w, h)),
+            faces.score,
+            (faces.landmarks * np.array([sx, sy], np.float32)).astype(np.float32),
+        )
+
+
+def detect_multiscale(detector: FaceDetector, image_rgb: np.ndarray,
+                      max_sides_px: tuple[int, ...], rotations: tuple[int, ...] = (0,)) -> FaceBoxes:
+    """Union of detections at several scales and quarter-turn rotations, merged by NMS.
+
+    Rotations (counter-clockwise quarter turns) find upside-down and sideways faces in stills.
+    """
+    h, w = image_rgb.shape[:2]
+    found = []
+    for k in rotations:
+        rotated = np.ascontiguousarray(np.rot90(image_rgb, k)) if k % 4 else image_rgb
+        rh, rw = rotated.shape[:2]
+        for side in max_sides_px:
+            faces = detector.detect(rotated, side)
+            if k % 4 and len(faces):
+                nan_landmarks = np.full_like(faces.landmarks, np.nan)
+                faces = FaceBoxes(rotate_boxes_to_original(faces.xyxy, k, (rw, rh)), faces.score,
+                                  nan_landmarks)
+            found.append(faces)
+    return merge_union(FaceBoxes.concatenate(found))
+
+
+def merge_union(faces: FaceBoxes, min_iou: float = NMS_MAX_IOU) -> FaceBoxes:
+    """Merge overlapping detections of one face from several passes.
+
+    Each kept (best-scoring) box grows to the union of the boxes it suppresses, so merging
+    never hides less than any single pass would.
+    """
+    if len(faces) == 0:
+        return faces
+    keep = nms(faces.xyxy, faces.score, min_iou)
+    ious = iou_matrix(faces.xyxy[keep], faces.xyxy)
+    xyxy = faces.xyxy[keep].copy()
+    for row, overlapping in enumerate(ious > min_iou):
+        group = faces.xyxy[overlapping]
+        xyxy[row, :2] = group[:, :2].min(axis=0)
+        xyxy[row, 2:] = group[:, 2:].max(axis=0)
+    return FaceBoxes(xyxy, faces.score[keep], faces.landmarks[keep])
