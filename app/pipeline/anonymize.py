@@ -1,0 +1,331 @@
+"""The two passes over a video (analyse, render), stills, folders, and the report.
+
+    analyse:  decode -> detect -> track                     -> Analysis
+    decide:   Analysis.tracks + policy                      -> TrackDecision per track
+    render:   decode -> redact (tracks to hide) -> encode  -> output file
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from app.pipeline import models
+from app.pipeline.analysis import Analysis
+from app.pipeline.decide import decide_all
+from app.pipeline.decode import FrameClock, iter_frames, open_container, probe_video, to_display_rgb
+from app.pipeline.detect import CenterFace, FaceDetector, detect_multiscale
+from app.pipeline.encode import VideoWriter, pad_to_even
+from app.pipeline.errors import InputError, OutputError, ProcessingError
+from app.pipeline.progress import ANALYSE_SHARE, CancelFn, ProgressFn, ProgressMeter
+from app.pipeline.redact import redact_frame
+from app.pipeline.scene import frame_signature, is_scene_cut
+from app.pipeline.track import Tracker, boxes_per_frame, finalize_tracks
+from app.pipeline.types import AnonymizeOptions, FaceBoxes, Track, TrackDecision
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+VIDEO_SUFFIX = ".mp4"
+SampleFn = Callable[[int, np.ndarray, FaceBoxes, np.ndarray], None]
+
+
+def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: FaceDetector,
+                  progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
+                  on_faces: SampleFn | None = None) -> Analysis:
+    """First pass: find and track every face. ``on_faces(frame_index, image_rgb, faces,
+    track_ids)`` is called on each detection frame (identity uses it to keep good crops)."""
+    info = probe_video(input_path)
+    fps = float(info.average_rate) or 25.0
+    detect_options = options.detect
+    tracker = Tracker(max_gap_frames=int(round(options.track.max_gap_s * fps)),
+                      min_match=options.track.min_iou)
+    meter = ProgressMeter("analysing", info.frame_count_estimate, progress, should_cancel,
+                          0.0, ANALYSE_SHARE)
+    pts: list[int] = []
+    cut_frames: list[int] = []
+    previous_signature = None
+    detected_frames = 0
+    for frame in iter_frames(info):
+        signature = frame_signature(frame.image_rgb)
+        is_cut = is_scene_cut(previous_signature, signature)
+        previous_signature = signature
+        if is_cut:
+            cut_frames.append(frame.index)
+        if is_cut or frame.index % detect_options.detect_every_n_frames == 0:
+            faces = detector.detect(frame.image_rgb, detect_options.base_max_side_px)
+            track_ids = tracker.update(frame.index, faces, is_cut)
+            detected_frames += 1
+            if on_faces is not None and len(faces):
+                on_faces(frame.index, frame.image_rgb, faces, track_ids)
+        pts.append(frame.pts)
+        meter.advance()
+    frame_count = len(pts)
+    if frame_count == 0:
+        raise InputError(f"{Path(input_path).name!r} has a video stream with zero frames.")
+    tracks = finalize_tracks(tracker.finish(), frame_count, cut_frames, fps, options.track,
+                             info.resolution_wh)
+    meter.report(final=True)
+    return Analysis(info, frame_count, np.asarray(pts, np.int64), tracks, cut_frames,
+                    detected_frames=detected_frames)
+
+
+def render_video(input_path: Path, output_path: Path, analysis: Analysis,
+                 decisions: list[TrackDecision], options: AnonymizeOptions, *,
+                 progress: ProgressFn | None = None,
+                 should_cancel: CancelFn | None = None) -> int:
+    """Second pass: decode again, hide the tracks decided so, encode. Returns frames written.
+
+    Fails (and leaves no output) if the video does not decode to the same frames as in the
+    analysis: a frame is never written without the boxes meant for it.
+    """
+    info = analysis.info
+    to_blur = {d.track_id for d in decisions if d.should_blur}
+    tracks = [t for t in analysis.tracks if t.track_id in to_blur]
+    per_frame = boxes_per_frame(tracks, analysis.frame_count)
+    meter = ProgressMeter("rendering", analysis.frame_count, progress, should_cancel,
+                          ANALYSE_SHARE, 1 - ANALYSE_SHARE)
+    clock = FrameClock(info)
+    index = 0
+    with open_container(Path(input_path)) as container:
+        video_stream = container.streams.video[0]
+        video_stream.thread_type = "AUTO"
+        streams = [video_stream, *container.streams.audio]
+        with VideoWriter(info, output_path, container) as writer:
+            try:
+                for packet in container.demux(streams):
+                    if packet.stream.type == "audio":
+                        writer.copy_packet(packet)
+                        continue
+                    for frame in packet.decode():
+                        pts = clock.pts_of(frame)
+                        if index >= analysis.frame_count or pts != analysis.pts[index]:
+                            raise ProcessingError(
+                                f"Frame {index} of {Path(input_path).name!r} decoded differently "
+                                "the second time; nothing was written.")
+                        if per_frame[index] or info.rotation_deg or info.width % 2 or info.height % 2:
+                            image = to_display_rgb(frame, info.rotation_deg)
+                            writer.write(redact_frame(image, per_frame[index], options.redact), pts)
+                        else:
+                            writer.write_frame(frame, pts)
+                        index += 1
+                        meter.advance()
+            except av.FFmpegError as error:
+                raise ProcessingError(f"Decoding failed at frame {index} ({error.strerror}); "
+                                      "nothing was written.") from None
+            if index != analysis.frame_count:
+                raise ProcessingError(
+                    f"Only {index} of {analysis.frame_count} frames decoded the second time; "
+                    "nothing was written.")
+    meter.report(final=True)
+    return index
+
+
+def load_detector(options: AnonymizeOptions) -> CenterFace:
+    return CenterFace(min_score=options.detect.min_score)
+
+
+def anonymize_video(input_path: Path, output_path: Path,
+                    options: AnonymizeOptions = AnonymizeOptions(), *,
+                    detector: FaceDetector | None = None,
+                    decide: Callable[[Analysis], list[TrackDecision]] | None = None,
+                    progress: ProgressFn | None = None,
+                    should_cancel: CancelFn | None = None) -> dict:
+    """Analyse, decide, render. Returns the report (JSON-able dict)."""
+    input_path, output_path = Path(input_path), Path(output_path)
+    _check_output(input_path, output_path)
+    detector = detector or load_detector(options)
+    started = time.monotonic()
+    analysis = analyse_video(input_path, options, detector=detector, progress=progress,
+                             should_cancel=should_cancel)
+    analysed = time.monotonic()
+    decisions = decide(analysis) if decide else decide_all(analysis.tracks)
+    frames = render_video(input_path, output_path, analysis, decisions, options,
+                          progress=progress, should_cancel=should_cancel)
+    finished = time.monotonic()
+    timing = {"analyse_s": round(analysed - started, 3), "render_s": round(finished - analysed, 3),
+              "fps": round(frames / max(finished - started, 1e-9), 2)}
+    return video_report(input_path, output_path, analysis, decisions, options, timing)
+
+
+def _check_output(input_path: Path, output_path: Path) -> None:
+    if output_path.resolve() == input_path.resolve():
+        raise OutputError("The output would overwrite the input; choose another output path.")
+    if output_path.is_dir():
+        raise OutputError(f"The output {str(output_path)!r} is a folder; give a file name.")
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    return models.sha256_file(path) if path.is_file() else None
+
+
+def _model_hashes() -> dict[str, str]:
+    return {m.name: m.sha256 for m in (models.CENTERFACE_ORIGINAL, models.CENTERFACE)}
+
+
+def video_report(input_path: Path, output_path: Path, analysis: Analysis,
+                 decisions: list[TrackDecision], options: AnonymizeOptions, timing: dict) -> dict:
+    by_id = {d.track_id: d for d in decisions}
+    tracks = []
+    for track_dict in analysis.tracks_to_dicts():
+        decision = by_id.get(track_dict["id"])
+        track_dict["decision"] = "blur" if decision is None or decision.should_blur else "keep"
+        track_dict["reason"] = decision.reason if decision else "no decision: hidden"
+        if decision is not None and decision.person_id is not None:
+            track_dict["person_id"] = decision.person_id
+        if decision is not None and decision.similarity is not None:
+            track_dict["similarity"] = round(decision.similarity, 4)
+        tracks.append(track_dict)
+    return {
+        "kind": "video",
+        "input": {"path": str(input_path), "sha256": _sha256_or_none(input_path)},
+        "output": {"path": str(output_path), "sha256": _sha256_or_none(output_path),
+                   "frames": analysis.frame_count},
+        "models": _model_hashes(),
+        "settings": options.to_dict(),
+        "video": analysis.info.to_dict(),
+        "frame_count": analysis.frame_count,
+        "detected_frames": analysis.detected_frames,
+        "scene_cuts": analysis.cut_frames,
+        "timing": timing,
+        "tracks": tracks,
+    }
+
+
+# ---- stills -------------------------------------------------------------------------------
+
+def read_image(path: Path) -> np.ndarray:
+    """(H, W, 3|4) uint8 in RGB(A), turned by its EXIF orientation."""
+    try:
+        data = np.fromfile(str(path), np.uint8)
+    except OSError as error:
+        raise InputError(f"{path.name!r} cannot be read: {error.strerror}.") from None
+    unchanged = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if unchanged is None:
+        raise InputError(f"{path.name!r} is not an image Veil can read.")
+    if unchanged.ndim == 3 and unchanged.shape[2] == 4:  # keep the alpha channel
+        if unchanged.dtype != np.uint8:
+            unchanged = (unchanged // 257).astype(np.uint8)
+        return cv2.cvtColor(unchanged, cv2.COLOR_BGRA2RGBA)
+    # IMREAD_COLOR applies the EXIF orientation, as viewers do; the output has no EXIF.
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def write_image(path: Path, image_rgb: np.ndarray) -> None:
+    """Same format as the suffix says, without any metadata (EXIF, GPS)."""
+    if image_rgb.shape[2] == 4:
+        bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGBA2BGRA)
+    else:
+        bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
+    suffix = path.suffix.lower()
+    params = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, 95], ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, 95],
+              ".webp": [cv2.IMWRITE_WEBP_QUALITY, 95]}.get(suffix, [])
+    ok, encoded = cv2.imencode(suffix, bgr, params)
+    if not ok:
+        raise OutputError(f"Cannot encode {path.name!r} as {suffix}.")
+    temp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_bytes(encoded.tobytes())
+        temp.replace(path)
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise OutputError(f"Cannot write the output {str(path)!r}: {error.strerror}.") from None
+
+
+def detect_still(detector: FaceDetector, image_rgb: np.ndarray) -> FaceBoxes:
+    from app.pipeline.schedule import still_plan  # tuned by measurement in bench/
+
+    max_sides, rotations = still_plan(image_rgb.shape[:2])
+    return detect_multiscale(detector, image_rgb, max_sides, rotations)
+
+
+def anonymize_image(input_path: Path, output_path: Path,
+                    options: AnonymizeOptions = AnonymizeOptions(), *,
+                    detector: FaceDetector | None = None) -> dict:
+    input_path, output_path = Path(input_path), Path(output_path)
+    _check_output(input_path, output_path)
+    if output_path.suffix.lower() != input_path.suffix.lower():
+        raise OutputError(f"A photo keeps its format: name the output with {input_path.suffix!r}.")
+    image = read_image(input_path)
+    detector = detector or load_detector(options)
+    rgb = np.ascontiguousarray(image[..., :3])
+    faces = detect_still(detector, rgb)
+    from app.pipeline.boxes import clip_boxes, scale_boxes
+
+    h, w = rgb.shape[:2]
+    hide_xyxy = clip_boxes(scale_boxes(faces.xyxy, options.track.box_scale), (w, h))
+    redacted = redact_frame(rgb, list(hide_xyxy), options.redact)
+    if image.shape[2] == 4:
+        redacted = np.concatenate([redacted, image[..., 3:]], axis=2)
+    write_image(output_path, redacted)
+    return {
+        "kind": "image",
+        "input": {"path": str(input_path), "sha256": _sha256_or_none(input_path)},
+        "output": {"path": str(output_path), "sha256": _sha256_or_none(output_path)},
+        "models": _model_hashes(),
+        "settings": options.to_dict(),
+        "width": w, "height": h,
+        "faces": [{"xyxy": [round(float(v), 1) for v in box], "score": round(float(s), 3),
+                   "hidden_xyxy": [round(float(v), 1) for v in hidden]}
+                  for box, s, hidden in zip(faces.xyxy, faces.score, hide_xyxy)],
+    }
+
+
+def anonymize_folder(input_dir: Path, output_dir: Path,
+                     options: AnonymizeOptions = AnonymizeOptions(), *,
+                     detector: FaceDetector | None = None,
+                     progress: ProgressFn | None = None,
+                     should_cancel: CancelFn | None = None) -> dict:
+    """Every photo under input_dir (recursively) to the same relative path under output_dir."""
+    input_dir, output_dir = Path(input_dir), Path(output_dir)
+    if output_dir.resolve() == input_dir.resolve() or input_dir.resolve() in output_dir.resolve().parents:
+        raise OutputError("The output folder must not be the input folder or inside it.")
+    images = sorted(p for p in input_dir.rglob("*")
+                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise InputError(f"The folder {input_dir.name!r} has no JPEG, PNG or WebP photos.")
+    detector = detector or load_detector(options)
+    meter = ProgressMeter("images", len(images), progress, should_cancel, 0.0, 1.0)
+    files = []
+    for path in images:
+        target = output_dir / path.relative_to(input_dir)
+        files.append(anonymize_image(path, target, options, detector=detector))
+        meter.advance()
+    meter.report(final=True)
+    return {"kind": "folder", "input": str(input_dir), "output": str(output_dir),
+            "models": _model_hashes(), "settings": options.to_dict(), "files": files}
+
+
+def default_output_path(input_path: Path) -> Path:
+    if input_path.is_dir():
+        return input_path.with_name(input_path.name + "-anonymized")
+    suffix = input_path.suffix if input_path.suffix.lower() in IMAGE_SUFFIXES else VIDEO_SUFFIX
+    return input_path.with_name(f"{input_path.stem}-anonymized{suffix}")
+
+
+def anonymize_path(input_path: Path, output_path: Path | None = None,
+                   options: AnonymizeOptions = AnonymizeOptions(), *,
+                   detector: FaceDetector | None = None, progress: ProgressFn | None = None,
+                   should_cancel: CancelFn | None = None) -> dict:
+    """Dispatch on what the input is: a folder of photos, a photo, or a video."""
+    input_path = Path(input_path)
+    if not input_path.exists():
+        raise InputError(f"The file {input_path.name!r} does not exist.")
+    output_path = Path(output_path) if output_path else default_output_path(input_path)
+    if input_path.is_dir():
+        return anonymize_folder(input_path, output_path, options, detector=detector,
+                                progress=progress, should_cancel=should_cancel)
+    if input_path.suffix.lower() in IMAGE_SUFFIXES:
+        return anonymize_image(input_path, output_path, options, detector=detector)
+    if output_path.suffix.lower() != VIDEO_SUFFIX:
+        raise OutputError(f"Videos are written as MP4: name the output with '.mp4', "
+                          f"not {output_path.suffix or 'no extension'!r}.")
+    return anonymize_video(input_path, output_path, options, detector=detector,
+                           progress=progress, should_cancel=should_cancel)

@@ -1,0 +1,124 @@
+"""Video input with PyAV: probe, then frames in display orientation with their timestamps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from app.pipeline.errors import InputError
+from app.pipeline.types import AudioStreamInfo, Frame, VideoInfo
+
+log = logging.getLogger(__name__)
+
+FALLBACK_RATE = Fraction(25)
+
+
+def open_container(path: Path) -> av.container.InputContainer:
+    """Open for reading; every failure becomes an InputError sentence."""
+    name = Path(path).name
+    if not Path(path).exists():
+        raise InputError(f"The file {name!r} does not exist.")
+    if Path(path).is_dir():
+        raise InputError(f"{name!r} is a folder, not a video file.")
+    try:
+        return av.open(str(path), mode="r")
+    except (av.error.InvalidDataError, av.error.ValueError, UnicodeDecodeError):
+        raise InputError(f"{name!r} is not a video or image file Veil can read.") from None
+    except av.error.PermissionError:
+        raise InputError(f"{name!r} cannot be read: permission denied.") from None
+    except av.FFmpegError as error:
+        raise InputError(f"{name!r} could not be opened as a video ({error.strerror}).") from None
+
+
+def _rotation_of_first_frame(container, stream) -> tuple[int, Frame | None]:
+    for frame in container.decode(stream):
+        return int(round(frame.rotation or 0)) % 360, frame
+    return 0, None
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """Read the container header and decode the first frame (to learn the rotation and prove
+    that the stream decodes). Raises InputError with one sentence when the file is unusable."""
+    path = Path(path)
+    name = path.name
+    with open_container(path) as container:
+        if not container.streams.video:
+            raise InputError(f"{name!r} has no video stream.")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        if ctx is None or ctx.codec is None:
+            raise InputError(f"{name!r} uses a video codec Veil cannot decode.")
+        try:
+            rotation, first = _rotation_of_first_frame(container, stream)
+        except av.FFmpegError:
+            raise InputError(f"{name!r} has a video stream that cannot be decoded.") from None
+        if first is None:
+            raise InputError(f"{name!r} has a video stream with zero frames.")
+        coded_w, coded_h = first.width, first.height
+        width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
+        rate = stream.average_rate or stream.guessed_rate or FALLBACK_RATE
+        time_base = stream.time_base or Fraction(1, rate.numerator) / rate.denominator
+        duration_s = None
+        if stream.duration is not None and stream.time_base:
+            duration_s = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration_s = container.duration / av.time_base
+        estimate = stream.frames or (round(duration_s * float(rate)) if duration_s else 0)
+        audio = tuple(
+            AudioStreamInfo(a.index, a.codec_context.name if a.codec_context else "unknown",
+                            a.codec_context.sample_rate if a.codec_context else 0,
+                            a.codec_context.channels if a.codec_context else 0)
+            for a in container.streams.audio
+        )
+        return VideoInfo(
+            path=str(path), container=container.format.name, codec=ctx.name,
+            width=width, height=height, coded_width=coded_w, coded_height=coded_h,
+            rotation_deg=rotation, time_base=Fraction(time_base), average_rate=Fraction(rate),
+            duration_s=duration_s, frame_count_estimate=int(estimate), audio=audio,
+        )
+
+
+def to_display_rgb(frame: av.VideoFrame, rotation_deg: int) -> np.ndarray:
+    """(H, W, 3) uint8 RGB, turned as a player would show it."""
+    image = frame.to_ndarray(format="rgb24")
+    k = (rotation_deg // 90) % 4
+    return np.ascontiguousarray(np.rot90(image, k)) if k else image
+
+
+class FrameClock:
+    """Gives every decoded frame a pts, inventing evenly spaced ones where the stream has none
+    (raw .h264/.h265 elementary streams) and never letting them go backwards."""
+
+    def __init__(self, info: VideoInfo) -> None:
+        self.step = max(1, round(1 / (info.average_rate * info.time_base)))
+        self.last: int | None = None
+
+    def pts_of(self, frame: av.VideoFrame) -> int:
+        pts = frame.pts if frame.pts is not None else frame.dts
+        if pts is None or (self.last is not None and pts <= self.last):
+            pts = 0 if self.last is None else self.last + self.step
+        self.last = pts
+        return pts
+
+
+def iter_frames(info: VideoInfo) -> Iterator[Frame]:
+    """Every frame of the first video stream, in presentation order, display-oriented."""
+    with open_container(Path(info.path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        clock = FrameClock(info)
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                pts = clock.pts_of(frame)
+                yield Frame(index, pts, float(pts * info.time_base),
+                            to_display_rgb(frame, info.rotation_deg))
+        except av.FFmpegError as error:
+            raise InputError(
+                f"{Path(info.path).name!r} could not be decoded past frame {clock.last} "
+                f"({error.strerror})."
+            ) from None

@@ -1,0 +1,100 @@
+"""Redaction: pure functions that hide boxes in an RGB frame.
+
+Boxes may stick out of the frame, be smaller than a mosaic cell, or overlap; every pixel
+inside a box's shape (ellipse inscribed in the box, or the box) is replaced, and no pixel
+outside any shape changes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from app.pipeline.types import RedactOptions, RedactShape, RedactStyle
+
+
+def cell_px_for(box_w: float, box_h: float, max_cells_across: int) -> int:
+    """Mosaic cell size so the box spans at most ``max_cells_across`` cells (at least 2 px)."""
+    return max(2, math.ceil(max(box_w, box_h) / max_cells_across))
+
+
+def mosaic(region: np.ndarray, cell_px: int) -> np.ndarray:
+    """Each cell_px x cell_px cell (cells anchored at the region's top-left; the last ones may
+    be smaller) filled with its exact mean colour."""
+    h, w = region.shape[:2]
+    rows = np.arange(0, h, cell_px)
+    cols = np.arange(0, w, cell_px)
+    sums = np.add.reduceat(np.add.reduceat(region.astype(np.float64), rows, axis=0), cols, axis=1)
+    counts = np.outer(np.diff(np.append(rows, h)), np.diff(np.append(cols, w)))[..., None]
+    means = np.rint(sums / counts).astype(np.uint8)
+    return np.repeat(np.repeat(means, np.diff(np.append(rows, h)), axis=0),
+                     np.diff(np.append(cols, w)), axis=1)
+
+
+def strong_blur(region: np.ndarray) -> np.ndarray:
+    """A Gaussian blur whose sigma is a quarter of the region's longer side, computed on a
+    downscaled copy (same look, bounded cost for large faces)."""
+    h, w = region.shape[:2]
+    factor = max(1.0, max(h, w) / 32)
+    small_wh = (max(1, round(w / factor)), max(1, round(h / factor)))
+    small = cv2.resize(region, small_wh, interpolation=cv2.INTER_AREA)
+    sigma = max(small_wh) / 4
+    small = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma, sigmaY=sigma,
+                             borderType=cv2.BORDER_REPLICATE)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def shape_mask(box_xyxy: np.ndarray, region_xyxy: tuple[int, int, int, int],
+               shape: RedactShape) -> np.ndarray:
+    """(h, w) bool mask over the integer region, True inside the box's shape."""
+    rx1, ry1, rx2, ry2 = region_xyxy
+    h, w = ry2 - ry1, rx2 - rx1
+    if shape == RedactShape.BOX:
+        return np.ones((h, w), bool)
+    x1, y1, x2, y2 = (float(v) for v in box_xyxy)
+    # Pixel centres inside the ellipse inscribed in the box.
+    ys = (np.arange(ry1, ry2) + 0.5 - (y1 + y2) / 2) / max((y2 - y1) / 2, 0.5)
+    xs = (np.arange(rx1, rx2) + 0.5 - (x1 + x2) / 2) / max((x2 - x1) / 2, 0.5)
+    mask = ys[:, None] ** 2 + xs[None, :] ** 2 <= 1.0
+    if not mask.any():  # a sub-pixel box still hides the pixel it sits on
+        mask[h // 2, w // 2] = True
+    return mask
+
+
+def integer_region(box_xyxy: np.ndarray, resolution_wh: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """Pixels touched by the box (outward rounding), clipped to the frame; None if outside."""
+    w, h = resolution_wh
+    x1, y1 = max(0, math.floor(box_xyxy[0])), max(0, math.floor(box_xyxy[1]))
+    x2, y2 = min(w, math.ceil(box_xyxy[2])), min(h, math.ceil(box_xyxy[3]))
+    if x2 <= x1 or y2 <= y1:
+        return None
+    return x1, y1, x2, y2
+
+
+def redact_frame(image_rgb: np.ndarray, boxes_xyxy: list[np.ndarray] | np.ndarray,
+                 options: RedactOptions) -> np.ndarray:
+    """A copy of the (H, W, 3) uint8 frame with every box hidden. Overlapping boxes are hidden
+    one after another; each fill is computed from pixels that are already hidden or that the
+    box itself covers, so overlaps never reveal anything."""
+    if len(boxes_xyxy) == 0:
+        return image_rgb
+    out = image_rgb.copy()
+    h, w = out.shape[:2]
+    for box in boxes_xyxy:
+        region_xyxy = integer_region(np.asarray(box), (w, h))
+        if region_xyxy is None:
+            continue
+        x1, y1, x2, y2 = region_xyxy
+        region = out[y1:y2, x1:x2]
+        mask = shape_mask(np.asarray(box), region_xyxy, options.shape)
+        if options.style == RedactStyle.MOSAIC:
+            box_w, box_h = float(box[2] - box[0]), float(box[3] - box[1])
+            filled = mosaic(region, cell_px_for(box_w, box_h, options.max_cells_across))
+        elif options.style == RedactStyle.BLUR:
+            filled = strong_blur(region)
+        else:
+            filled = np.zeros_like(region)
+        region[mask] = filled[mask]
+    return out

@@ -1,0 +1,162 @@
+"""Tracking: detections per frame -> face tracks covering every frame, failing closed.
+
+``Tracker`` links detections frame by frame (it may be fed only some frames: the
+detector can skip frames). ``finalize_tracks`` is pure: it fills gaps by interpolation, pads
+each track before its first and after its last detection, grows the boxes, and never lets a
+track cross a scene cut.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.pipeline.boxes import clip_boxes, iou_matrix, scale_boxes
+from app.pipeline.types import FaceBoxes, Track, TrackOptions
+
+
+@dataclass
+class RawTrack:
+    """Detections linked into one track: frame indices and boxes as detected."""
+
+    track_id: int
+    frame_index: list[int] = field(default_factory=list)
+    xyxy: list[np.ndarray] = field(default_factory=list)
+    score: list[float] = field(default_factory=list)
+
+    def add(self, frame_index: int, xyxy: np.ndarray, score: float) -> None:
+        self.frame_index.append(frame_index)
+        self.xyxy.append(np.asarray(xyxy, np.float32))
+        self.score.append(float(score))
+
+    def predict(self, frame_index: int) -> np.ndarray:
+        """Box expected at ``frame_index`` by constant velocity from the last two detections."""
+        last = self.xyxy[-1]
+        if len(self.xyxy) < 2:
+            return last
+        df = self.frame_index[-1] - self.frame_index[-2]
+        velocity = (last - self.xyxy[-2]) / max(df, 1)
+        return last + velocity * (frame_index - self.frame_index[-1])
+
+
+def _match_scores(predicted: np.ndarray, detected: np.ndarray) -> np.ndarray:
+    """(T, 4), (D, 4) -> (T, D) in 0..1: IoU, or closeness of centres for boxes of similar size
+    that moved further than their own overlap (fast motion, skipped frames)."""
+    iou = iou_matrix(predicted, detected)
+    centre_p = (predicted[:, None, :2] + predicted[:, None, 2:]) / 2
+    centre_d = (detected[None, :, :2] + detected[None, :, 2:]) / 2
+    size_p = np.maximum(predicted[:, None, 2:] - predicted[:, None, :2], 1).max(axis=2)
+    size_d = np.maximum(detected[None, :, 2:] - detected[None, :, :2], 1).max(axis=2)
+    distance = np.linalg.norm(centre_p - centre_d, axis=2) / np.maximum(size_p, size_d)
+    size_ratio = np.minimum(size_p, size_d) / np.maximum(size_p, size_d)
+    closeness = np.where(size_ratio > 0.5, np.clip(1 - distance, 0, 1) * 0.5, 0)
+    return np.maximum(iou, closeness)
+
+
+class Tracker:
+    """Greedy online association. A track ends when unmatched for more than
+    ``max_gap_frames`` frames, or at a scene cut."""
+
+    def __init__(self, max_gap_frames: int, min_match: float = 0.1) -> None:
+        if max_gap_frames < 0:
+            raise ValueError(f"max_gap_frames must be >= 0, got {max_gap_frames!r}")
+        self.max_gap_frames = max_gap_frames
+        self.min_match = min_match
+        self.live: list[RawTrack] = []
+        self.done: list[RawTrack] = []
+        self.next_id = 1
+
+    def update(self, frame_index: int, faces: FaceBoxes, is_cut: bool = False) -> np.ndarray:
+        """Link this frame's faces; returns (N,) track ids, one per face."""
+        if is_cut:
+            self.done.extend(self.live)
+            self.live = []
+        still_live = []
+        for track in self.live:
+            if frame_index - track.frame_index[-1] > self.max_gap_frames + 1:
+                self.done.append(track)
+            else:
+                still_live.append(track)
+        self.live = still_live
+        ids = np.zeros(len(faces), np.int64)
+        unmatched = set(range(len(faces)))
+        if self.live and len(faces):
+            predicted = np.stack([t.predict(frame_index) for t in self.live])
+            scores = _match_scores(predicted, faces.xyxy)
+            for flat in np.argsort(-scores, axis=None):
+                t, d = np.unravel_index(flat, scores.shape)
+                if scores[t, d] < self.min_match:
+                    break
+                if d not in unmatched or self.live[t].frame_index[-1] == frame_index:
+                    continue
+                self.live[t].add(frame_index, faces.xyxy[d], faces.score[d])
+                ids[d] = self.live[t].track_id
+                unmatched.discard(int(d))
+        for d in sorted(unmatched):
+            track = RawTrack(self.next_id)
+            self.next_id += 1
+            track.add(frame_index, faces.xyxy[d], faces.score[d])
+            self.live.append(track)
+            ids[d] = track.track_id
+        return ids
+
+    def finish(self) -> list[RawTrack]:
+        tracks = sorted(self.done + self.live, key=lambda t: t.track_id)
+        self.done, self.live = [], []
+        return tracks
+
+
+def scene_bounds(frame_index: int, cut_frames: list[int], frame_count: int) -> tuple[int, int]:
+    """First and last frame of the scene containing ``frame_index`` (cuts start scenes)."""
+    i = bisect.bisect_right(cut_frames, frame_index)
+    start = cut_frames[i - 1] if i > 0 else 0
+    end = cut_frames[i] - 1 if i < len(cut_frames) else frame_count - 1
+    return start, end
+
+
+def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: float,
+                   options: TrackOptions, resolution_wh: tuple[int, int]) -> Track:
+    """Fill, pad and grow one raw track into a Track covering every frame it spans."""
+    det_frames = np.asarray(raw.frame_index, np.int64)
+    det_xyxy = np.stack(raw.xyxy).astype(np.float32)
+    scene_start, scene_end = scene_bounds(int(det_frames[0]), cut_frames, frame_count)
+    pad = int(round(options.pad_s * fps))
+    first = max(int(det_frames[0]) - pad, scene_start)
+    last = min(int(det_frames[-1]) + pad, scene_end)
+    frames = np.arange(first, last + 1, dtype=np.int64)
+    # Interpolate each coordinate between detections; hold the end boxes over the padding.
+    xyxy = np.stack([np.interp(frames, det_frames, det_xyxy[:, c]) for c in range(4)], axis=1)
+    # Between two detections the face may not move linearly: widen filled boxes by a quarter
+    # of the distance its centre travelled across the gap.
+    centres = (det_xyxy[:, :2] + det_xyxy[:, 2:]) / 2
+    travel = np.linalg.norm(np.diff(centres, axis=0), axis=1) if len(det_frames) > 1 else []
+    margin = np.zeros(len(frames), np.float32)
+    for (f0, f1), moved in zip(zip(det_frames[:-1], det_frames[1:]), travel):
+        if f1 - f0 > 1:
+            margin[(frames > f0) & (frames < f1)] = 0.25 * moved
+    xyxy = scale_boxes(xyxy.astype(np.float32), options.box_scale)
+    xyxy[:, :2] -= margin[:, None]
+    xyxy[:, 2:] += margin[:, None]
+    is_detected = np.isin(frames, det_frames)
+    score = np.full(len(frames), np.nan, np.float32)
+    score[np.searchsorted(frames, det_frames)] = raw.score
+    return Track(raw.track_id, frames, clip_boxes(xyxy, resolution_wh), score, is_detected)
+
+
+def finalize_tracks(raw_tracks: list[RawTrack], frame_count: int, cut_frames: list[int],
+                    fps: float, options: TrackOptions,
+                    resolution_wh: tuple[int, int]) -> list[Track]:
+    return [finalize_track(r, frame_count, cut_frames, fps, options, resolution_wh)
+            for r in raw_tracks if r.frame_index]
+
+
+def boxes_per_frame(tracks: list[Track], frame_count: int) -> list[list[np.ndarray]]:
+    """For rendering: frame index -> list of (4,) xyxy boxes to hide."""
+    per_frame: list[list[np.ndarray]] = [[] for _ in range(frame_count)]
+    for track in tracks:
+        for f, box in zip(track.frame_index, track.xyxy):
+            if 0 <= f < frame_count:
+                per_frame[f].append(box)
+    return per_frame
