@@ -27,7 +27,7 @@ def open_container(path: Path) -> av.container.InputContainer:
         raise InputError(f"{name!r} is a folder, not a video file.")
     try:
         return av.open(str(path), mode="r")
-    except (av.error.InvalidDataError, av.error.ValueError, UnicodeDecodeError):
+    except (av.error.InvalidDataError, UnicodeDecodeError):
         raise InputError(f"{name!r} is not a video or image file Veil can read.") from None
     except av.error.PermissionError:
         raise InputError(f"{name!r} cannot be read: permission denied.") from None

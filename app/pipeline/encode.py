@@ -22,6 +22,8 @@ MP4_AUDIO_CODECS = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 # Stream tags that are safe to keep. Everything else (creation_time, location, make, model,
 # encoder software, handler names with device names...) is dropped.
 KEPT_STREAM_TAGS = {"language"}
+STANDARD_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1",
+                    8: "7.1"}
 X264_OPTIONS = {"preset": "veryfast", "crf": "18"}
 
 
@@ -67,6 +69,7 @@ class VideoWriter:
         self.video.time_base = info.time_base
         self.video.codec_context.time_base = info.time_base
         self.audio_map: dict[int, tuple[av.stream.Stream, bool]] = {}
+        self._resamplers: dict[int, tuple[av.AudioResampler, av.AudioFifo]] = {}
         if input_container is not None:
             for in_stream in input_container.streams.audio:
                 self._add_audio(in_stream)
@@ -80,9 +83,12 @@ class VideoWriter:
             copy = True
         else:
             rate = in_stream.codec_context.sample_rate or 48000
-            out = self.container.add_stream("aac", rate=rate)
-            if in_stream.codec_context.layout:
-                out.layout = in_stream.codec_context.layout
+            # A layout named by its channel count only ("1 channels") cannot open the encoder.
+            channels = in_stream.codec_context.channels or 2
+            layout = STANDARD_LAYOUTS.get(channels, "stereo")
+            out = self.container.add_stream("aac", rate=rate, layout=layout)
+            self._resamplers[in_stream.index] = (
+                av.AudioResampler(format="fltp", layout=layout, rate=rate), av.AudioFifo())
             copy = False
         for key in list(out.metadata):
             if key not in KEPT_STREAM_TAGS:
@@ -120,9 +126,19 @@ class VideoWriter:
             packet.stream = out
             self.container.mux(packet)
         else:
-            for frame in packet.decode():
-                frame.pts = None
-                self._mux(out.encode(frame))
+            self._transcode(packet.stream.index, out, packet.decode())
+
+    def _transcode(self, index: int, out, frames, flush: bool = False) -> None:
+        resampler, fifo = self._resamplers[index]
+        for frame in frames:
+            for resampled in resampler.resample(frame):
+                resampled.pts = None
+                fifo.write(resampled)
+        frame_size = out.codec_context.frame_size or 1024
+        while fifo.samples >= frame_size or (flush and fifo.samples):
+            chunk = fifo.read(min(frame_size, fifo.samples))
+            chunk.pts = None
+            self._mux(out.encode(chunk))
 
     def _mux(self, packets) -> None:
         for packet in packets:
@@ -135,8 +151,9 @@ class VideoWriter:
         self._closed = True
         try:
             self._mux(self.video.encode(None))
-            for out, copy in self.audio_map.values():
+            for index, (out, copy) in self.audio_map.items():
                 if not copy:
+                    self._transcode(index, out, [None], flush=True)
                     self._mux(out.encode(None))
             self.container.close()
         except BaseException:

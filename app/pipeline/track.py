@@ -51,7 +51,7 @@ def _match_scores(predicted: np.ndarray, detected: np.ndarray) -> np.ndarray:
     size_d = np.maximum(detected[None, :, 2:] - detected[None, :, :2], 1).max(axis=2)
     distance = np.linalg.norm(centre_p - centre_d, axis=2) / np.maximum(size_p, size_d)
     size_ratio = np.minimum(size_p, size_d) / np.maximum(size_p, size_d)
-    closeness = np.where(size_ratio > 0.5, np.clip(1 - distance, 0, 1) * 0.5, 0)
+    closeness = np.where(size_ratio > 0.5, np.clip(1 - distance / 2, 0, 1) * 0.5, 0)
     return np.maximum(iou, closeness)
 
 

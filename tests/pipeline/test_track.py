@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from app.pipeline.track import RawTrack, Tracker, boxes_per_frame, finalize_track, scene_bounds
+from app.pipeline.types import FaceBoxes, TrackOptions
+
+
+def faces(*boxes):
+    xyxy = np.array(boxes, np.float32).reshape(-1, 4)
+    n = len(xyxy)
+    return FaceBoxes(xyxy, np.full(n, 0.9, np.float32), np.zeros((n, 5, 2), np.float32))
+
+
+def raw(frames, boxes):
+    track = RawTrack(1)
+    for f, b in zip(frames, boxes):
+        track.add(f, np.array(b, np.float32), 0.9)
+    return track
+
+
+NO_GROW = TrackOptions(box_scale=1.0, pad_s=0.0)
+
+
+def test_tracker_follows_two_faces_moving_apart():
+    tracker = Tracker(max_gap_frames=5)
+    ids = [tracker.update(i, faces([10 + 3 * i, 10, 40 + 3 * i, 40], [200 - 3 * i, 10, 230 - 3 * i, 40]))
+           for i in range(10)]
+    assert all(list(x) == list(ids[0]) for x in ids)
+    assert len(tracker.finish()) == 2
+
+
+def test_tracker_links_across_gap_but_not_beyond_max_gap():
+    tracker = Tracker(max_gap_frames=3)
+    a = tracker.update(0, faces([10, 10, 40, 40]))
+    b = tracker.update(4, faces([12, 10, 42, 40]))  # 3 frames missed: same track
+    c = tracker.update(9, faces([14, 10, 44, 40]))  # 4 frames missed: new track
+    assert a[0] == b[0] != c[0]
+
+
+def test_tracker_ends_tracks_at_scene_cut():
+    tracker = Tracker(max_gap_frames=10)
+    a = tracker.update(0, faces([10, 10, 40, 40]))
+    b = tracker.update(1, faces([10, 10, 40, 40]), is_cut=True)
+    assert a[0] != b[0]
+
+
+def test_tracker_follows_fast_motion_when_frames_are_skipped():
+    tracker = Tracker(max_gap_frames=10)
+    ids = [tracker.update(i, faces([10 + 10 * i, 10, 40 + 10 * i, 40]))[0] for i in range(0, 12, 3)]
+    assert len(set(ids)) == 1
+
+
+def test_finalize_fills_gaps_by_interpolation():
+    track = finalize_track(raw([0, 4], [[0, 0, 10, 10], [8, 0, 18, 10]]), 10, [], 30.0,
+                           NO_GROW, (100, 100))
+    assert list(track.frame_index) == [0, 1, 2, 3, 4]
+    assert list(track.is_detected) == [True, False, False, False, True]
+    assert np.isnan(track.score[2]) and track.score[0] == pytest.approx(0.9)
+    # Centre of the filled box at frame 2 is halfway; filled boxes get a motion margin.
+    centre = (track.xyxy[2, 0] + track.xyxy[2, 2]) / 2
+    assert centre == pytest.approx(9.0)
+    assert track.xyxy[2, 2] - track.xyxy[2, 0] > 10
+
+
+def test_finalize_pads_before_and_after_clipped_to_video():
+    options = TrackOptions(box_scale=1.0, pad_s=0.1)  # 3 frames at 30 fps
+    track = finalize_track(raw([1, 5], [[0, 0, 10, 10], [0, 0, 10, 10]]), 7, [], 30.0, options,
+                           (100, 100))
+    assert track.first_frame == 0 and track.last_frame == 6
+    np.testing.assert_allclose(track.xyxy[0], [0, 0, 10, 10])
+
+
+def test_finalize_padding_stops_at_scene_cuts():
+    options = TrackOptions(box_scale=1.0, pad_s=1.0)
+    track = finalize_track(raw([12, 14], [[0, 0, 10, 10]] * 2), 40, [10, 20], 30.0, options,
+                           (100, 100))
+    assert track.first_frame == 10 and track.last_frame == 19
+
+
+def test_finalize_grows_boxes_and_clips_to_frame():
+    options = TrackOptions(box_scale=2.0, pad_s=0.0)
+    track = finalize_track(raw([0], [[0, 0, 10, 10]]), 1, [], 30.0, options, (100, 100))
+    np.testing.assert_allclose(track.xyxy[0], [0, 0, 15, 15])
+
+
+@pytest.mark.parametrize(("frame", "expected"), [(0, (0, 9)), (10, (10, 19)), (25, (20, 29))])
+def test_scene_bounds(frame, expected):
+    assert scene_bounds(frame, [10, 20], 30) == expected
+
+
+def test_boxes_per_frame_lists_every_covered_frame():
+    track = finalize_track(raw([2, 3], [[0, 0, 10, 10]] * 2), 6, [], 30.0, NO_GROW, (50, 50))
+    per_frame = boxes_per_frame([track], 6)
+    assert [len(b) for b in per_frame] == [0, 0, 1, 1, 0, 0]
+
+
+def test_tracker_rejects_negative_gap():
+    with pytest.raises(ValueError, match="max_gap_frames"):
+        Tracker(max_gap_frames=-1)

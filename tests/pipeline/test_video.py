@@ -1,0 +1,188 @@
+"""End to end through both passes with a scripted detector: what a user of the output file
+would notice (frames, timestamps, size, audio bytes, tags, which pixels changed)."""
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from app.pipeline.anonymize import anonymize_video
+from app.pipeline.encode import temporary_path
+from app.pipeline.errors import Cancelled, InputError
+from app.pipeline.types import AnonymizeOptions, RedactOptions, RedactShape, TrackOptions
+from tests.media import Square, make_video, read_video
+
+SQUARE = Square(30, 20, 40, vx=3, vy=1)
+BOX_ONLY = AnonymizeOptions(track=TrackOptions(box_scale=1.0, pad_s=0.0),
+                            redact=RedactOptions(shape=RedactShape.BOX))
+
+
+def square_detector(scripted_detector, square=SQUARE):
+    return scripted_detector(boxes_for_call=lambda i: [square.xyxy(i)])
+
+
+def run(tmp_path, scripted_detector, options=BOX_ONLY, square=SQUARE, **video):
+    source = make_video(tmp_path / video.pop("name", "in.mp4"), squares=[square], **video)
+    out = tmp_path / "out.mp4"
+    report = anonymize_video(source, out, options, detector=square_detector(scripted_detector, square))
+    return source, out, report
+
+
+@pytest.mark.parametrize("rate", [Fraction(30), Fraction(30000, 1001), Fraction(25)])
+def test_frame_count_and_timestamps_kept(tmp_path, scripted_detector, rate):
+    source, out, report = run(tmp_path, scripted_detector, rate=rate, frames=20)
+    before, after = read_video(source, False), read_video(out, False)
+    assert len(after.times_s) == len(before.times_s) == 20 == report["frame_count"]
+    assert after.times_s == before.times_s
+
+
+def test_variable_frame_rate_timestamps_kept(tmp_path, scripted_detector):
+    pts = [0, 300, 400, 1500, 1600, 1700, 4000, 4033, 5000, 9000]
+    source, out, _ = run(tmp_path, scripted_detector, pts=pts, time_base=Fraction(1, 10000),
+                         frames=len(pts))
+    before, after = read_video(source, False), read_video(out, False)
+    assert before.times_s == [Fraction(p, 10000) for p in pts]
+    assert after.times_s == before.times_s
+
+
+def test_audio_packets_copied_bit_for_bit(tmp_path, scripted_detector):
+    source, out, _ = run(tmp_path, scripted_detector, frames=30)
+    before, after = read_video(source, False), read_video(out, False)
+    assert after.audio_codecs == ["aac"]
+    assert len(after.audio_packets[0]) > 10
+    assert after.audio_packets == before.audio_packets
+
+
+def test_audio_mp4_cannot_hold_becomes_aac(tmp_path, scripted_detector):
+    source, out, _ = run(tmp_path, scripted_detector, name="in.mkv", audio="pcm_s16le", frames=30)
+    after = read_video(out, False)
+    assert after.audio_codecs == ["aac"]
+    with av.open(str(out)) as c:
+        duration_s = float(c.streams.audio[0].duration * c.streams.audio[0].time_base)
+    assert duration_s == pytest.approx(1.0, abs=0.1)
+
+
+def test_no_audio_stays_silent(tmp_path, scripted_detector):
+    _, out, _ = run(tmp_path, scripted_detector, audio=None)
+    assert read_video(out, False).audio_codecs == []
+
+
+def test_output_is_browser_playable_h264_with_index_first(tmp_path, scripted_detector):
+    _, out, _ = run(tmp_path, scripted_detector)
+    after = read_video(out, False)
+    assert (after.codec, after.pix_fmt) == ("h264", "yuv420p")
+    data = out.read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")
+
+
+def test_private_metadata_removed(tmp_path, scripted_detector):
+    tags = {"location": "+48.8584+002.2945/", "com.apple.quicktime.make": "Apple",
+            "make": "Apple", "model": "iPhone 15", "creation_time": "2024-05-01T10:00:00.000000Z",
+            "title": "Witness 3", "comment": "near the station"}
+    _, out, _ = run(tmp_path, scripted_detector, metadata=tags)
+    after = read_video(out, False)
+    found = {**after.container_tags, **{k: v for t in after.stream_tags for k, v in t.items()}}
+    assert not set(found) & set(tags)
+    assert not any("48.85" in str(v) or "Apple" in str(v) for v in found.values())
+
+
+def test_pixels_inside_face_hidden_outside_kept(tmp_path, scripted_detector):
+    source, out, _ = run(tmp_path, scripted_detector, frames=10)
+    before, after = read_video(source), read_video(out)
+    for i, (a, b) in enumerate(zip(before.frames, after.frames)):
+        x1, y1, x2, y2 = (int(v) for v in SQUARE.xyxy(i))
+        inside = np.abs(a[y1 + 2:y2 - 2, x1 + 2:x2 - 2].astype(int) - b[y1 + 2:y2 - 2, x1 + 2:x2 - 2]).mean()
+        outside = np.abs(a[y2 + 8:, :].astype(int) - b[y2 + 8:, :]).mean()
+        assert inside > 30, f"frame {i}: face not hidden"
+        assert outside < 3, f"frame {i}: background changed"
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_rotated_phone_video_keeps_displayed_orientation(tmp_path, scripted_detector, rotation):
+    source = make_video(tmp_path / "in.mp4", width=160, height=96, rotation_deg=rotation,
+                        squares=[SQUARE])
+    with av.open(str(source)) as c:
+        first = next(c.decode(video=0))
+        shown = np.rot90(first.to_ndarray(format="rgb24"), rotation // 90)
+    out = tmp_path / "out.mp4"
+    detector = scripted_detector(boxes_for_call=lambda i: [])
+    anonymize_video(source, out, BOX_ONLY, detector=detector)
+    assert detector.shapes[0][:2] == shown.shape[:2]  # the detector sees faces upright
+    after = read_video(out)
+    assert (after.width, after.height) == (shown.shape[1], shown.shape[0])
+    assert np.abs(after.frames[0].astype(int) - shown).mean() < 3
+    with av.open(str(out)) as c:
+        assert not next(c.decode(video=0)).rotation
+
+
+def test_odd_size_is_padded_by_one_pixel_and_content_kept(tmp_path, scripted_detector):
+    # H.264 4:2:0 can only code even sizes: the extra row/column repeats the edge.
+    source = make_video(tmp_path / "in.mkv", width=151, height=113, codec="ffv1", pix_fmt="yuv444p",
+                        squares=[SQUARE], audio=None)
+    out = tmp_path / "out.mp4"
+    anonymize_video(source, out, BOX_ONLY, detector=scripted_detector(boxes_for_call=lambda i: []))
+    before, after = read_video(source), read_video(out)
+    assert (after.width, after.height) == (152, 114)
+    assert len(after.frames) == len(before.frames)
+    # (4:4:4 in, 4:2:0 out: chroma detail is averaged, hence the looser bound)
+    assert np.abs(after.frames[0][:113, :151].astype(int) - before.frames[0]).mean() < 6
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "audio", "fmt"),
+    [("in.mkv", "libx264", "opus", None), ("in.webm", "libvpx-vp9", "libopus", None),
+     ("in.avi", "mpeg4", "libmp3lame", None), ("in.mov", "libx264", "aac", None),
+     ("in.h264", "libx264", None, "h264"), ("in.hevc", "libx265", None, "hevc")],
+)
+def test_containers_and_codecs(tmp_path, scripted_detector, name, codec, audio, fmt):
+    source = make_video(tmp_path / name, codec=codec, audio=audio, container_format=fmt,
+                        squares=[SQUARE], frames=12)
+    out = tmp_path / "out.mp4"
+    anonymize_video(source, out, BOX_ONLY, detector=square_detector(scripted_detector))
+    before, after = read_video(source, False), read_video(out, False)
+    assert len(after.times_s) == len(before.times_s) == 12
+    if fmt is None:
+        assert after.times_s == before.times_s
+    else:  # raw streams carry no timestamps: frames are spaced evenly
+        assert np.allclose(np.diff([float(t) for t in after.times_s]), 1 / 25, atol=1e-3)
+    assert len(after.audio_codecs) == (1 if audio else 0)
+
+
+def test_failure_midway_leaves_no_output(tmp_path, scripted_detector):
+    source = make_video(tmp_path / "in.mp4", frames=10)
+    out = tmp_path / "out.mp4"
+
+    def boom(i):
+        if i == 5:
+            raise RuntimeError("detector crashed")
+        return []
+
+    with pytest.raises(RuntimeError):
+        anonymize_video(source, out, detector=scripted_detector(boxes_for_call=boom))
+    assert not out.exists() and not temporary_path(out).exists()
+
+
+def test_cancel_stops_and_leaves_no_output(tmp_path, scripted_detector):
+    source = make_video(tmp_path / "in.mp4", frames=10)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(Cancelled):
+        anonymize_video(source, out, detector=scripted_detector(boxes_for_call=lambda i: []),
+                        progress=lambda p: None, should_cancel=lambda: True)
+    assert not out.exists() and not temporary_path(out).exists()
+
+
+def test_not_a_video_is_an_input_error(tmp_path, scripted_detector):
+    bad = tmp_path / "clip.mp4"
+    bad.write_bytes(np.random.default_rng(0).integers(0, 256, 200_000, dtype=np.uint8).tobytes())
+    with pytest.raises(InputError, match="not a video"):
+        anonymize_video(bad, tmp_path / "out.mp4", detector=scripted_detector(boxes_for_call=lambda i: []))
+
+
+def test_report_lists_every_track_with_per_frame_boxes(tmp_path, scripted_detector):
+    _, out, report = run(tmp_path, scripted_detector, frames=10)
+    (track,) = report["tracks"]
+    assert (track["first_frame"], track["last_frame"]) == (0, 9)
+    assert len(track["boxes"]) == 10 and track["decision"] == "blur"
+    assert report["output"]["sha256"] and report["input"]["sha256"]
+    assert report["video"]["width"] == 160
