@@ -27,7 +27,7 @@ from app.pipeline.progress import ANALYSE_SHARE, CancelFn, ProgressFn, ProgressM
 from app.pipeline.redact import redact_frame
 from app.pipeline.scene import frame_signature, is_scene_cut
 from app.pipeline.track import Tracker, boxes_per_frame, finalize_tracks
-from app.pipeline.types import AnonymizeOptions, FaceBoxes, Track, TrackDecision
+from app.pipeline.types import AnonymizeOptions, FaceBoxes, TrackDecision, VideoInfo
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,10 @@ SampleFn = Callable[[int, np.ndarray, FaceBoxes, np.ndarray], None]
 
 def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: FaceDetector,
                   progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
-                  on_faces: SampleFn | None = None) -> Analysis:
+                  on_faces: SampleFn | None = None, info: VideoInfo | None = None) -> Analysis:
     """First pass: find and track every face. ``on_faces(frame_index, image_rgb, faces,
     track_ids)`` is called on each detection frame (identity uses it to keep good crops)."""
-    info = probe_video(input_path)
+    info = info or probe_video(input_path)
     fps = float(info.average_rate) or 25.0
     detect_options = options.detect
     tracker = Tracker(max_gap_frames=int(round(options.track.max_gap_s * fps)),
@@ -140,10 +140,11 @@ def anonymize_video(input_path: Path, output_path: Path,
     """Analyse, decide, render. Returns the report (JSON-able dict)."""
     input_path, output_path = Path(input_path), Path(output_path)
     _check_output(input_path, output_path)
+    info = probe_video(input_path)  # a bad input fails before the model loads
     detector = detector or load_detector(options)
     started = time.monotonic()
     analysis = analyse_video(input_path, options, detector=detector, progress=progress,
-                             should_cancel=should_cancel)
+                             should_cancel=should_cancel, info=info)
     analysed = time.monotonic()
     decisions = decide(analysis) if decide else decide_all(analysis.tracks)
     frames = render_video(input_path, output_path, analysis, decisions, options,

@@ -29,6 +29,8 @@ def open_container(path: Path) -> av.container.InputContainer:
         return av.open(str(path), mode="r")
     except (av.error.InvalidDataError, UnicodeDecodeError):
         raise InputError(f"{name!r} is not a video or image file Veil can read.") from None
+    except av.error.EOFError:
+        raise InputError(f"{name!r} has zero frames: the file ends before its first frame.") from None
     except av.error.PermissionError:
         raise InputError(f"{name!r} cannot be read: permission denied.") from None
     except av.FFmpegError as error:
