@@ -20,13 +20,14 @@ from app.pipeline import models
 from app.pipeline.analysis import Analysis
 from app.pipeline.decide import decide_all
 from app.pipeline.decode import FrameClock, iter_frames, open_container, probe_video, to_display_rgb
-from app.pipeline.detect import CenterFace, FaceDetector, detect_multiscale
+from app.pipeline.detect import CenterFace, FaceDetector, detect_multiscale, merge_union
+from app.pipeline.schedule import VideoDetectionPlan, still_plan, video_plan
 from app.pipeline.encode import VideoWriter, pad_to_even
 from app.pipeline.errors import InputError, OutputError, ProcessingError
 from app.pipeline.progress import ANALYSE_SHARE, CancelFn, ProgressFn, ProgressMeter
 from app.pipeline.redact import redact_frame
 from app.pipeline.scene import frame_signature, is_scene_cut
-from app.pipeline.track import Tracker, boxes_per_frame, finalize_tracks
+from app.pipeline.track import RawTrack, Tracker, boxes_per_frame, finalize_tracks
 from app.pipeline.types import AnonymizeOptions, FaceBoxes, TrackDecision, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     track_ids)`` is called on each detection frame (identity uses it to keep good crops)."""
     info = info or probe_video(input_path)
     fps = float(info.average_rate) or 25.0
-    detect_options = options.detect
+    plan = detection_plan(info, options)
     tracker = Tracker(max_gap_frames=int(round(options.track.max_gap_s * fps)),
                       min_match=options.track.min_iou)
     meter = ProgressMeter("analysing", info.frame_count_estimate, progress, should_cancel,
@@ -52,14 +53,19 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     cut_frames: list[int] = []
     previous_signature = None
     detected_frames = 0
+    all_sides = tuple(dict.fromkeys((plan.base_max_side_px, plan.full_res_max_side_px)))
     for frame in iter_frames(info):
         signature = frame_signature(frame.image_rgb)
         is_cut = is_scene_cut(previous_signature, signature)
         previous_signature = signature
         if is_cut:
             cut_frames.append(frame.index)
-        if is_cut or frame.index % detect_options.detect_every_n_frames == 0:
-            faces = detector.detect(frame.image_rgb, detect_options.base_max_side_px)
+        # A new scene gets every scale at once: nothing carries over from the last one.
+        sides = all_sides if is_cut else plan.sides_for_frame(frame.index)
+        if sides:
+            faces = (detector.detect(frame.image_rgb, sides[0]) if len(sides) == 1
+                     else merge_union(FaceBoxes.concatenate(
+                         [detector.detect(frame.image_rgb, side) for side in sides])))
             track_ids = tracker.update(frame.index, faces, is_cut)
             detected_frames += 1
             if on_faces is not None and len(faces):
@@ -70,10 +76,37 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     if frame_count == 0:
         raise InputError(f"{Path(input_path).name!r} has a video stream with zero frames.")
     tracks = finalize_tracks(tracker.finish(), frame_count, cut_frames, fps, options.track,
-                             info.resolution_wh)
+                             info.resolution_wh, lambda raw: min_pad_frames(raw, plan, info))
     meter.report(final=True)
     return Analysis(info, frame_count, np.asarray(pts, np.int64), tracks, cut_frames,
                     detected_frames=detected_frames)
+
+
+def detection_plan(info: VideoInfo, options: AnonymizeOptions) -> VideoDetectionPlan:
+    """The measured schedule for this video, with any overrides from the options."""
+    plan = video_plan(info.width, info.height, float(info.average_rate) or 25.0)
+    base = options.detect.base_max_side_px or plan.base_max_side_px
+    every = options.detect.detect_every_n_frames or plan.detect_every_n_frames
+    if (base, every) == (plan.base_max_side_px, plan.detect_every_n_frames):
+        return plan
+    full_every = -(-plan.full_res_every_n_frames // every) * every
+    return VideoDetectionPlan(base, every, full_every, max(plan.full_res_max_side_px, base))
+
+
+# A face whose longer side is below this many pixels at the base scale may be invisible to the
+# base pass: only the full-resolution passes see it.
+MIN_BASE_FACE_PX = 12
+
+
+def min_pad_frames(raw: RawTrack, plan: VideoDetectionPlan, info: VideoInfo) -> int:
+    """Frames a face may have been present before its first (after its last) detection: the
+    interval between the passes able to see a face of that size."""
+    xyxy = np.stack(raw.xyxy)
+    size_px = float(np.median(np.max(xyxy[:, 2:] - xyxy[:, :2], axis=1)))
+    base_scale = plan.base_max_side_px / max(info.width, info.height)
+    if size_px * base_scale < MIN_BASE_FACE_PX and plan.full_res_every_n_frames:
+        return plan.full_res_every_n_frames
+    return plan.detect_every_n_frames
 
 
 def render_video(input_path: Path, output_path: Path, analysis: Analysis,
@@ -241,8 +274,6 @@ def write_image(path: Path, image_rgb: np.ndarray) -> None:
 
 
 def detect_still(detector: FaceDetector, image_rgb: np.ndarray) -> FaceBoxes:
-    from app.pipeline.schedule import still_plan  # tuned by measurement in bench/
-
     max_sides, rotations = still_plan(image_rgb.shape[:2])
     return detect_multiscale(detector, image_rgb, max_sides, rotations)
 

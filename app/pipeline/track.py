@@ -9,6 +9,7 @@ track cross a scene cut.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,12 +118,17 @@ def scene_bounds(frame_index: int, cut_frames: list[int], frame_count: int) -> t
 
 
 def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: float,
-                   options: TrackOptions, resolution_wh: tuple[int, int]) -> Track:
-    """Fill, pad and grow one raw track into a Track covering every frame it spans."""
+                   options: TrackOptions, resolution_wh: tuple[int, int],
+                   min_pad_frames: int = 0) -> Track:
+    """Fill, pad and grow one raw track into a Track covering every frame it spans.
+
+    Padding is ``options.pad_s`` but at least ``min_pad_frames``: when the detector only
+    looks every n frames, a face may have been there up to n - 1 frames before it was seen.
+    """
     det_frames = np.asarray(raw.frame_index, np.int64)
     det_xyxy = np.stack(raw.xyxy).astype(np.float32)
     scene_start, scene_end = scene_bounds(int(det_frames[0]), cut_frames, frame_count)
-    pad = int(round(options.pad_s * fps))
+    pad = max(int(round(options.pad_s * fps)), min_pad_frames)
     first = max(int(det_frames[0]) - pad, scene_start)
     last = min(int(det_frames[-1]) + pad, scene_end)
     frames = np.arange(first, last + 1, dtype=np.int64)
@@ -146,9 +152,10 @@ def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: 
 
 
 def finalize_tracks(raw_tracks: list[RawTrack], frame_count: int, cut_frames: list[int],
-                    fps: float, options: TrackOptions,
-                    resolution_wh: tuple[int, int]) -> list[Track]:
-    return [finalize_track(r, frame_count, cut_frames, fps, options, resolution_wh)
+                    fps: float, options: TrackOptions, resolution_wh: tuple[int, int],
+                    min_pad_frames: Callable[[RawTrack], int] = lambda raw: 0) -> list[Track]:
+    return [finalize_track(r, frame_count, cut_frames, fps, options, resolution_wh,
+                           min_pad_frames(r))
             for r in raw_tracks if r.frame_index]
 
 

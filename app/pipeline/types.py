@@ -208,16 +208,17 @@ class DetectOptions:
     """How faces are searched for. See app/pipeline/detect.py."""
 
     min_score: float = 0.3
-    # Longest side, in pixels, of the image the detector sees on every detection pass.
-    base_max_side_px: int = 1920
-    detect_every_n_frames: int = 1
+    # Overrides of the measured schedule (app/pipeline/schedule.py); None = use the schedule.
+    # Longest side, in pixels, of the image the detector sees on every detection frame.
+    base_max_side_px: int | None = None
+    detect_every_n_frames: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_score < 1.0:
             raise ValueError(f"min_score must be between 0 and 1, got {self.min_score!r}")
-        if self.base_max_side_px < 64:
+        if self.base_max_side_px is not None and self.base_max_side_px < 64:
             raise ValueError(f"base_max_side_px must be at least 64, got {self.base_max_side_px!r}")
-        if self.detect_every_n_frames < 1:
+        if self.detect_every_n_frames is not None and self.detect_every_n_frames < 1:
             raise ValueError(f"detect_every_n_frames must be >= 1, got {self.detect_every_n_frames!r}")
 
 

@@ -10,11 +10,14 @@ import pytest
 from app.pipeline.anonymize import anonymize_video
 from app.pipeline.encode import temporary_path
 from app.pipeline.errors import Cancelled, InputError
-from app.pipeline.types import AnonymizeOptions, RedactOptions, RedactShape, TrackOptions
+from app.pipeline.types import (AnonymizeOptions, DetectOptions, RedactOptions, RedactShape,
+                                TrackOptions)
 from tests.media import Square, make_video, read_video
 
 SQUARE = Square(30, 20, 40, vx=3, vy=1)
-BOX_ONLY = AnonymizeOptions(track=TrackOptions(box_scale=1.0, pad_s=0.0),
+# Scripted detectors answer call k with the square on frame k: detect on every frame.
+BOX_ONLY = AnonymizeOptions(detect=DetectOptions(detect_every_n_frames=1),
+                            track=TrackOptions(box_scale=1.0, pad_s=0.0),
                             redact=RedactOptions(shape=RedactShape.BOX))
 
 
@@ -98,6 +101,25 @@ def test_pixels_inside_face_hidden_outside_kept(tmp_path, scripted_detector):
         assert outside < 3, f"frame {i}: background changed"
 
 
+def test_frames_between_detections_are_hidden(tmp_path, scripted_detector):
+    """The detector runs on frames 0, 3, 6...; tracks cover the frames between, and the
+    padding covers the frames after the last detection."""
+    options = AnonymizeOptions(detect=DetectOptions(detect_every_n_frames=3),
+                               track=TrackOptions(box_scale=1.0, pad_s=0.0),
+                               redact=RedactOptions(shape=RedactShape.BOX))
+    fast = Square(10, 20, 40, vx=6, vy=1)
+    source = make_video(tmp_path / "in.mp4", squares=[fast], frames=14)
+    out = tmp_path / "out.mp4"
+    detector = scripted_detector(boxes_for_call=lambda k: [fast.xyxy(3 * k)])
+    report = anonymize_video(source, out, options, detector=detector)
+    assert detector.calls == 5 and report["detected_frames"] == 5
+    before, after = read_video(source), read_video(out)
+    for i, (a, b) in enumerate(zip(before.frames, after.frames)):
+        x1, y1, x2, y2 = (int(v) for v in fast.xyxy(i))
+        inside = np.abs(a[y1 + 2:y2 - 2, x1 + 2:x2 - 2].astype(int) - b[y1 + 2:y2 - 2, x1 + 2:x2 - 2]).mean()
+        assert inside > 30, f"frame {i}: face not hidden"
+
+
 @pytest.mark.parametrize("rotation", [90, 180, 270])
 def test_rotated_phone_video_keeps_displayed_orientation(tmp_path, scripted_detector, rotation):
     source = make_video(tmp_path / "in.mp4", width=160, height=96, rotation_deg=rotation,
@@ -154,7 +176,7 @@ def test_failure_midway_leaves_no_output(tmp_path, scripted_detector):
     out = tmp_path / "out.mp4"
 
     def boom(i):
-        if i == 5:
+        if i == 2:
             raise RuntimeError("detector crashed")
         return []
 
