@@ -1,0 +1,1 @@
+"""Jobs: the job record, its SQLite store, and the worker processes that run the engine."""
