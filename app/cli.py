@@ -12,7 +12,9 @@ import logging
 import sys
 from pathlib import Path
 
+from app.pipeline.decide import DEFAULT_MIN_SIMILARITY, Policy
 from app.pipeline.errors import VeilError
+from app.pipeline.people import IdentityOptions
 from app.pipeline.progress import Progress
 from app.pipeline.types import (AnonymizeOptions, DetectOptions, RedactOptions, RedactShape,
                                 RedactStyle, TrackOptions)
@@ -43,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"detection score threshold in 0..1; lower hides more (default: {DetectOptions.min_score})")
     anon.add_argument("--box-scale", type=float, default=TrackOptions.box_scale,
                       help=f"grow each face box by this factor (default: {TrackOptions.box_scale})")
+    who = anon.add_mutually_exclusive_group()
+    who.add_argument("--only", type=Path, action="append", metavar="PHOTO",
+                     help="hide only this person (a photo of one face); repeat for more photos "
+                          "or more people. Faces Veil is unsure about are hidden too.")
+    who.add_argument("--keep", type=Path, action="append", metavar="PHOTO",
+                     help="hide everyone except this person (a photo of one face); repeatable")
+    anon.add_argument("--min-similarity", type=float, default=DEFAULT_MIN_SIMILARITY,
+                      help="identity threshold (cosine similarity of FaceNet embeddings; "
+                           f"default {DEFAULT_MIN_SIMILARITY}, calibrated in bench/RESULTS.md)")
     anon.add_argument("--report", type=Path, help="write the JSON audit report here")
     anon.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     commands.add_parser("serve", help="start the web app (HOST and PORT environment variables)")
@@ -82,6 +93,10 @@ def run_anonymize(args: argparse.Namespace) -> int:
             track=TrackOptions(box_scale=args.box_scale),
             redact=RedactOptions(style=args.style, shape=args.shape),
         )
+        photos = args.only or args.keep or []
+        identity = IdentityOptions(
+            policy=Policy.ONLY if args.only else Policy.KEEP if args.keep else Policy.ALL,
+            reference_paths=tuple(photos), min_similarity=args.min_similarity)
     except ValueError as error:
         print(f"veil: {error}.", file=sys.stderr)
         return EXIT_INPUT
@@ -89,7 +104,7 @@ def run_anonymize(args: argparse.Namespace) -> int:
     try:
         if args.report is not None and args.report.is_dir():
             raise VeilError(f"The report path {str(args.report)!r} is a folder; give a file name.")
-        report = anonymize_path(args.input, args.output, options, progress=bar)
+        report = anonymize_path(args.input, args.output, options, identity, progress=bar)
         if args.report is not None:
             args.report.parent.mkdir(parents=True, exist_ok=True)
             args.report.write_text(json.dumps(report, indent=1))

@@ -18,11 +18,14 @@ import numpy as np
 
 from app.pipeline import models
 from app.pipeline.analysis import Analysis
-from app.pipeline.decide import decide_all
+from app.pipeline.decide import Policy
 from app.pipeline.decode import FrameClock, iter_frames, open_container, probe_video, to_display_rgb
 from app.pipeline.detect import CenterFace, FaceDetector, detect_multiscale, merge_union
 from app.pipeline.schedule import VideoDetectionPlan, still_plan, video_plan
-from app.pipeline.encode import VideoWriter, pad_to_even
+from app.pipeline.embed import FaceEmbedder
+from app.pipeline.encode import VideoWriter
+from app.pipeline.people import (IdentityOptions, References, decide_tracks, load_references,
+                                 sample_collector, with_samples)
 from app.pipeline.errors import InputError, OutputError, ProcessingError
 from app.pipeline.progress import ANALYSE_SHARE, CancelFn, ProgressFn, ProgressMeter
 from app.pipeline.redact import redact_frame
@@ -164,28 +167,58 @@ def load_detector(options: AnonymizeOptions) -> CenterFace:
     return CenterFace(min_score=options.detect.min_score)
 
 
+def analyse_and_decide(input_path: Path, options: AnonymizeOptions,
+                       identity: IdentityOptions = IdentityOptions(), *,
+                       detector: FaceDetector, embedder: FaceEmbedder | None = None,
+                       references: References | None = None,
+                       progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
+                       info: VideoInfo | None = None) -> tuple[Analysis, list[TrackDecision]]:
+    """The analysis pass plus the decision per track. The review step keeps both, lets the
+    editor flip decisions, then calls ``render_video``: no second detection pass."""
+    if identity.needs_embeddings and embedder is None:
+        embedder = load_embedder()
+    if references is None:
+        references = load_references(identity, detector, embedder)
+    collector = sample_collector(identity)
+    analysis = analyse_video(input_path, options, detector=detector, progress=progress,
+                             should_cancel=should_cancel, on_faces=collector, info=info)
+    analysis = with_samples(analysis, collector)
+    return analysis, decide_tracks(analysis, identity, references, embedder)
+
+
+def load_embedder() -> FaceEmbedder:
+    from app.pipeline.embed import FaceNetEmbedder
+
+    return FaceNetEmbedder()
+
+
 def anonymize_video(input_path: Path, output_path: Path,
-                    options: AnonymizeOptions = AnonymizeOptions(), *,
+                    options: AnonymizeOptions = AnonymizeOptions(),
+                    identity: IdentityOptions = IdentityOptions(), *,
                     detector: FaceDetector | None = None,
-                    decide: Callable[[Analysis], list[TrackDecision]] | None = None,
+                    embedder: FaceEmbedder | None = None,
                     progress: ProgressFn | None = None,
                     should_cancel: CancelFn | None = None) -> dict:
     """Analyse, decide, render. Returns the report (JSON-able dict)."""
     input_path, output_path = Path(input_path), Path(output_path)
     _check_output(input_path, output_path)
-    info = probe_video(input_path)  # a bad input fails before the model loads
+    info = probe_video(input_path)  # a bad input fails before the models load
     detector = detector or load_detector(options)
+    if identity.needs_embeddings and embedder is None:
+        embedder = load_embedder()
+    references = load_references(identity, detector, embedder)  # a bad photo fails early too
     started = time.monotonic()
-    analysis = analyse_video(input_path, options, detector=detector, progress=progress,
-                             should_cancel=should_cancel, info=info)
+    analysis, decisions = analyse_and_decide(
+        input_path, options, identity, detector=detector, embedder=embedder,
+        references=references, progress=progress, should_cancel=should_cancel, info=info)
     analysed = time.monotonic()
-    decisions = decide(analysis) if decide else decide_all(analysis.tracks)
     frames = render_video(input_path, output_path, analysis, decisions, options,
                           progress=progress, should_cancel=should_cancel)
     finished = time.monotonic()
     timing = {"analyse_s": round(analysed - started, 3), "render_s": round(finished - analysed, 3),
               "fps": round(frames / max(finished - started, 1e-9), 2)}
-    return video_report(input_path, output_path, analysis, decisions, options, timing)
+    return video_report(input_path, output_path, analysis, decisions, options, timing,
+                        identity, references)
 
 
 def _check_output(input_path: Path, output_path: Path) -> None:
@@ -204,8 +237,13 @@ def _model_hashes() -> dict[str, str]:
 
 
 def video_report(input_path: Path, output_path: Path, analysis: Analysis,
-                 decisions: list[TrackDecision], options: AnonymizeOptions, timing: dict) -> dict:
+                 decisions: list[TrackDecision], options: AnonymizeOptions, timing: dict,
+                 identity: IdentityOptions = IdentityOptions(),
+                 references: References | None = None) -> dict:
     by_id = {d.track_id: d for d in decisions}
+    crops_per_track: dict[int, int] = {}
+    for sample in analysis.samples:
+        crops_per_track[sample.track_id] = crops_per_track.get(sample.track_id, 0) + 1
     tracks = []
     for track_dict in analysis.tracks_to_dicts():
         decision = by_id.get(track_dict["id"])
@@ -215,14 +253,23 @@ def video_report(input_path: Path, output_path: Path, analysis: Analysis,
             track_dict["person_id"] = decision.person_id
         if decision is not None and decision.similarity is not None:
             track_dict["similarity"] = round(decision.similarity, 4)
+        if identity.needs_embeddings:
+            track_dict["identity_crops"] = crops_per_track.get(track_dict["id"], 0)
         tracks.append(track_dict)
+    model_hashes = _model_hashes()
+    if identity.needs_embeddings:
+        model_hashes[models.FACENET.name] = models.FACENET.sha256
     return {
         "kind": "video",
         "input": {"path": str(input_path), "sha256": _sha256_or_none(input_path)},
         "output": {"path": str(output_path), "sha256": _sha256_or_none(output_path),
                    "frames": analysis.frame_count},
-        "models": _model_hashes(),
+        "models": model_hashes,
         "settings": options.to_dict(),
+        "identity": {"policy": identity.policy.value,
+                     "references": references.photos if references else [],
+                     "min_similarity": identity.min_similarity,
+                     "ambiguity_margin": identity.ambiguity_margin},
         "video": analysis.info.to_dict(),
         "frame_count": analysis.frame_count,
         "detected_frames": analysis.detected_frames,
@@ -343,7 +390,8 @@ def default_output_path(input_path: Path) -> Path:
 
 
 def anonymize_path(input_path: Path, output_path: Path | None = None,
-                   options: AnonymizeOptions = AnonymizeOptions(), *,
+                   options: AnonymizeOptions = AnonymizeOptions(),
+                   identity: IdentityOptions = IdentityOptions(), *,
                    detector: FaceDetector | None = None, progress: ProgressFn | None = None,
                    should_cancel: CancelFn | None = None) -> dict:
     """Dispatch on what the input is: a folder of photos, a photo, or a video."""
@@ -351,6 +399,9 @@ def anonymize_path(input_path: Path, output_path: Path | None = None,
     if not input_path.exists():
         raise InputError(f"The file {input_path.name!r} does not exist.")
     output_path = Path(output_path) if output_path else default_output_path(input_path)
+    if identity.policy is not Policy.ALL and (input_path.is_dir() or
+                                              input_path.suffix.lower() in IMAGE_SUFFIXES):
+        raise InputError("--only and --keep work on videos; photos always hide every face.")
     if input_path.is_dir():
         return anonymize_folder(input_path, output_path, options, detector=detector,
                                 progress=progress, should_cancel=should_cancel)
@@ -359,5 +410,5 @@ def anonymize_path(input_path: Path, output_path: Path | None = None,
     if output_path.suffix.lower() != VIDEO_SUFFIX:
         raise OutputError(f"Videos are written as MP4: name the output with '.mp4', "
                           f"not {output_path.suffix or 'no extension'!r}.")
-    return anonymize_video(input_path, output_path, options, detector=detector,
+    return anonymize_video(input_path, output_path, options, identity, detector=detector,
                            progress=progress, should_cancel=should_cancel)

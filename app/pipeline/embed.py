@@ -85,6 +85,21 @@ def _make_batchable(graph_def) -> None:
         raise RuntimeError(f"FaceNet graph lacks the expected nodes {sorted(missing)}")
 
 
+def _import_tensorflow():
+    """Import TensorFlow without its start-up banner on stderr (oneDNN notices written by C++
+    logging before TF_CPP_MIN_LOG_LEVEL applies); Python errors still propagate."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return tf
+
+
 class FaceNetEmbedder:
     """FaceNet on TensorFlow. Load once per process; ``embed`` is thread-compatible, not
     thread-safe (one caller at a time).
@@ -100,8 +115,7 @@ class FaceNetEmbedder:
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads!r}")
         path = models.model_path(models.FACENET, models_dir)
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
+        tf = _import_tensorflow()
 
         graph_def = tf.compat.v1.GraphDef()
         graph_def.ParseFromString(path.read_bytes())
