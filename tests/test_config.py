@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _settings_doc() -> tuple[Path, str]:
     readme = ROOT / "README.md"
-    if readme.is_file() and "VEIL_DATA_DIR" in readme.read_text():
+    if readme.is_file() and "VEIL_DATA_DIR" in readme.read_text():  # README is the manual
         return readme, readme.read_text()
     doc = ROOT / "docs" / "SETTINGS.md"
     return doc, doc.read_text()

@@ -28,13 +28,14 @@ from app.pipeline.people import (IdentityOptions, References, decide_tracks, loa
                                  sample_collector, with_samples)
 from app.pipeline.errors import InputError, OutputError, ProcessingError
 from app.pipeline.progress import ANALYSE_SHARE, CancelFn, ProgressFn, ProgressMeter
-from app.pipeline.redact import redact_frame
+from app.pipeline.redact import redact_frame, redact_yuv420
 from app.pipeline.scene import frame_signature, is_scene_cut
 from app.pipeline.track import RawTrack, Tracker, boxes_per_frame, finalize_tracks
 from app.pipeline.types import AnonymizeOptions, FaceBoxes, TrackDecision, VideoInfo
 
 log = logging.getLogger(__name__)
 
+YUV420_FORMATS = {"yuv420p", "yuvj420p"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 VIDEO_SUFFIX = ".mp4"
 SampleFn = Callable[[int, np.ndarray, FaceBoxes, np.ndarray], None]
@@ -129,6 +130,9 @@ def render_video(input_path: Path, output_path: Path, analysis: Analysis,
                           ANALYSE_SHARE, 1 - ANALYSE_SHARE)
     clock = FrameClock(info)
     index = 0
+    # Rotated or odd-sized video is turned upright / padded in RGB; otherwise frames stay in
+    # their decoded planes (faces hidden there), untouched pixels bit for bit as decoded.
+    needs_rgb = bool(info.rotation_deg or info.width % 2 or info.height % 2)
     with open_container(Path(input_path)) as container:
         video_stream = container.streams.video[0]
         video_stream.thread_type = "AUTO"
@@ -145,9 +149,17 @@ def render_video(input_path: Path, output_path: Path, analysis: Analysis,
                             raise ProcessingError(
                                 f"Frame {index} of {Path(input_path).name!r} decoded differently "
                                 "the second time; nothing was written.")
-                        if per_frame[index] or info.rotation_deg or info.width % 2 or info.height % 2:
+                        boxes = per_frame[index]
+                        if needs_rgb:
                             image = to_display_rgb(frame, info.rotation_deg)
-                            writer.write(redact_frame(image, per_frame[index], options.redact), pts)
+                            writer.write(redact_frame(image, boxes, options.redact), pts)
+                        elif boxes and frame.format.name in YUV420_FORMATS:
+                            planes = redact_yuv420(frame.to_ndarray(), boxes, options.redact,
+                                                   full_range=frame.format.name == "yuvj420p")
+                            writer.write_planes(planes, pts)
+                        elif boxes:
+                            image = to_display_rgb(frame, 0)
+                            writer.write(redact_frame(image, boxes, options.redact), pts)
                         else:
                             writer.write_frame(frame, pts)
                         index += 1

@@ -105,6 +105,14 @@ class VideoWriter:
         self._mux(self.video.encode(frame))
         self.frames_written += 1
 
+    def write_planes(self, planes: np.ndarray, pts: int) -> None:
+        """Encode a (H * 3 / 2, W) planar 4:2:0 frame (as ``VideoFrame.to_ndarray`` gives it)."""
+        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+        frame.pts = pts
+        frame.time_base = self.info.time_base
+        self._mux(self.video.encode(frame))
+        self.frames_written += 1
+
     def write_frame(self, frame: av.VideoFrame, pts: int) -> None:
         """Encode a decoded frame as it is (no faces in it, no rotation, even size)."""
         out = frame.reformat(format="yuv420p") if frame.format.name != "yuv420p" else frame

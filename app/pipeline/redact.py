@@ -21,13 +21,14 @@ def cell_px_for(box_w: float, box_h: float, max_cells_across: int) -> int:
 
 
 def mosaic(region: np.ndarray, cell_px: int) -> np.ndarray:
-    """Each cell_px x cell_px cell (cells anchored at the region's top-left; the last ones may
+    """(h, w) or (h, w, C) uint8. Each cell_px x cell_px cell (cells anchored at the region's top-left; the last ones may
     be smaller) filled with its exact mean colour."""
     h, w = region.shape[:2]
     rows = np.arange(0, h, cell_px)
     cols = np.arange(0, w, cell_px)
     sums = np.add.reduceat(np.add.reduceat(region.astype(np.float64), rows, axis=0), cols, axis=1)
-    counts = np.outer(np.diff(np.append(rows, h)), np.diff(np.append(cols, w)))[..., None]
+    counts = np.outer(np.diff(np.append(rows, h)), np.diff(np.append(cols, w)))
+    counts = counts.reshape(counts.shape + (1,) * (region.ndim - 2))
     means = np.rint(sums / counts).astype(np.uint8)
     return np.repeat(np.repeat(means, np.diff(np.append(rows, h)), axis=0),
                      np.diff(np.append(cols, w)), axis=1)
@@ -73,14 +74,15 @@ def integer_region(box_xyxy: np.ndarray, resolution_wh: tuple[int, int]) -> tupl
     return x1, y1, x2, y2
 
 
-def redact_frame(image_rgb: np.ndarray, boxes_xyxy: list[np.ndarray] | np.ndarray,
-                 options: RedactOptions) -> np.ndarray:
-    """A copy of the (H, W, 3) uint8 frame with every box hidden. Overlapping boxes are hidden
-    one after another; each fill is computed from pixels that are already hidden or that the
-    box itself covers, so overlaps never reveal anything."""
+def redact_frame(image: np.ndarray, boxes_xyxy: list[np.ndarray] | np.ndarray,
+                 options: RedactOptions, fill_value: int | tuple[int, ...] = 0) -> np.ndarray:
+    """A copy of the (H, W, C) or (H, W) uint8 image with every box hidden. Overlapping boxes
+    are hidden one after another; each fill is computed from pixels that are already hidden or
+    that the box itself covers, so overlaps never reveal anything. ``fill_value`` is the colour
+    of the ``solid`` style (black)."""
     if len(boxes_xyxy) == 0:
-        return image_rgb
-    out = image_rgb.copy()
+        return image
+    out = image.copy()
     h, w = out.shape[:2]
     for box in boxes_xyxy:
         region_xyxy = integer_region(np.asarray(box), (w, h))
@@ -95,6 +97,29 @@ def redact_frame(image_rgb: np.ndarray, boxes_xyxy: list[np.ndarray] | np.ndarra
         elif options.style == RedactStyle.BLUR:
             filled = strong_blur(region)
         else:
-            filled = np.zeros_like(region)
+            filled = np.empty_like(region)
+            filled[...] = fill_value
         region[mask] = filled[mask]
     return out
+
+
+def redact_yuv420(planes: np.ndarray, boxes_xyxy: list[np.ndarray] | np.ndarray,
+                  options: RedactOptions, full_range: bool = False) -> np.ndarray:
+    """The same on a planar 4:2:0 frame as PyAV's ``to_ndarray()`` gives it: (H * 3 / 2, W)
+    uint8, Y then U then V. Working on the decoded planes leaves every pixel outside the
+    masks bit for bit as decoded (no colour conversion) and skips two costly conversions.
+    Chroma is hidden with the boxes at half scale."""
+    if len(boxes_xyxy) == 0:
+        return planes
+    h = planes.shape[0] * 2 // 3
+    w = planes.shape[1]
+    boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
+    luma = redact_frame(planes[:h], boxes, options, fill_value=0 if full_range else 16)
+    chroma_hw = (h // 2, w // 2)
+    u = planes[h:h + h // 4].reshape(chroma_hw)
+    v = planes[h + h // 4:].reshape(chroma_hw)
+    # Chroma boxes: half scale, rounded outwards so the chroma mask covers the luma one.
+    chroma_boxes = boxes / 2
+    u = redact_frame(u, chroma_boxes, options, fill_value=128)
+    v = redact_frame(v, chroma_boxes, options, fill_value=128)
+    return np.concatenate([luma, u.reshape(-1, w), v.reshape(-1, w)])

@@ -106,3 +106,23 @@ def test_blur_destroys_fine_detail():
     detail_before = np.abs(np.diff(image.astype(int), axis=1)).mean()
     detail_after = np.abs(np.diff(out.astype(int), axis=1)).mean()
     assert detail_after < detail_before / 10
+
+
+@pytest.mark.parametrize("style", list(RedactStyle))
+def test_redact_yuv420_hides_luma_and_chroma_inside_only(style):
+    from app.pipeline.redact import redact_yuv420
+
+    rng = np.random.default_rng(0)
+    h, w = 40, 64
+    planes = rng.integers(0, 256, (h * 3 // 2, w), dtype=np.uint8)
+    out = redact_yuv420(planes, [np.array([10.0, 8.0, 30.0, 28.0])],
+                        RedactOptions(style=style, shape=RedactShape.BOX))
+    luma_changed = out[:h] != planes[:h]
+    assert luma_changed[8:28, 10:30].mean() > 0.9 and not luma_changed[:8].any()
+    assert not luma_changed[:, 30:].any()
+    u_before = planes[h:h + h // 4].reshape(h // 2, w // 2)
+    u_after = out[h:h + h // 4].reshape(h // 2, w // 2)
+    assert (u_after != u_before)[4:14, 5:15].mean() > 0.9
+    assert not (u_after != u_before)[:, 15:].any()
+    if style == RedactStyle.SOLID:
+        assert (out[8:28, 10:30] == 16).all() and (u_after[4:14, 5:15] == 128).all()
