@@ -11,6 +11,13 @@
   const text = document.getElementById("upload-text");
   const submit = document.getElementById("submit");
   const maxBytes = Number(form.dataset.maxBytes);
+  const references = document.getElementById("references");
+  const photos = document.getElementById("reference");
+
+  function mode() { return form.querySelector("input[name=mode]:checked").value; }
+  function modeChanged() { references.hidden = mode() === "all"; photos.required = mode() !== "all"; }
+  form.querySelectorAll("input[name=mode]").forEach(function (radio) { radio.addEventListener("change", modeChanged); });
+  modeChanged();
 
   function mb(bytes) { return (bytes / 1024 / 1024).toFixed(1) + " MB"; }
   function showError(sentence) { errorBox.textContent = sentence; errorBox.hidden = false; }
@@ -38,6 +45,9 @@
     const file = input.files[0];
     if (!file) { showError("Choose a video file first."); return; }
     if (file.size > maxBytes) { showError("The file is larger than the limit of " + mb(maxBytes) + "."); return; }
+    if (mode() !== "all" && !photos.files.length) { showError("Add at least one reference photo showing the person's face."); return; }
+    const body = new FormData(form);
+    if (mode() === "all") body.delete("reference");
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
     xhr.responseType = "json";
@@ -60,6 +70,6 @@
     };
     errorBox.hidden = true; progress.hidden = false; submit.disabled = true;
     fill.style.width = "0%";
-    xhr.send(new FormData(form));
+    xhr.send(body);
   });
 })();

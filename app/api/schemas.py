@@ -20,6 +20,8 @@ class JobUrls(BaseModel):
     report: str
     before: str
     after: str
+    people: str
+    render: str
 
 
 class JobPublic(BaseModel):
@@ -52,8 +54,51 @@ class JobPublic(BaseModel):
             finished_at=None if job.finished_at is None else _utc(job.finished_at),
             urls=JobUrls(page=f"/jobs/{job.id}", status=base, result=f"{base}/result",
                          report=f"{base}/report", before=f"{base}/stills/before",
-                         after=f"{base}/stills/after"))
+                         after=f"{base}/stills/after", people=f"{base}/people",
+                         render=f"{base}/render"))
 
 
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+class BlurChoice(BaseModel):
+    """The editor's choice for a person or a face track: hide it (true) or leave it (false)."""
+
+    blur: bool
+
+
+class TrackCard(BaseModel):
+    track_id: int
+    first_frame: int
+    last_frame: int
+    start_s: float
+    end_s: float
+    frames: int
+    blur: bool
+    reason: str
+    similarity: float | None
+    decided_blur: bool
+    decided_reason: str
+    is_override: bool
+    thumbnails: list[str]
+
+
+class PersonCard(BaseModel):
+    """One person (tracks grouped by identity): when they appear and whether they are hidden.
+    ``blur`` is true when any of their tracks is hidden."""
+
+    key: str
+    number: int
+    person_id: int | None
+    frames: int
+    appearances_s: list[list[float]]
+    blur: bool
+    reasons: list[str]
+    thumbnails: list[str]
+    tracks: list[TrackCard]
+
+
+class PeopleOut(BaseModel):
+    state: JobState
+    people: list[PersonCard]

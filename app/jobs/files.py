@@ -33,6 +33,28 @@ class JobFiles:
     def report(self) -> Path:
         return self.root / "report.json"
 
+    def reference(self, index: int) -> Path:
+        """The index-th reference photo (format found from its content, not its name)."""
+        return self.root / f"reference-{int(index)}"
+
+    @property
+    def references(self) -> list[Path]:
+        return sorted(self.root.glob("reference-*"), key=lambda p: int(p.name.split("-")[1]))
+
+    @property
+    def analysis(self) -> Path:
+        """The analysis pass, kept for the review step (Analysis.to_dict())."""
+        return self.root / "analysis.json"
+
+    @property
+    def review(self) -> Path:
+        """Decisions as decided, the editor's overrides, and the people (review step)."""
+        return self.root / "review.json"
+
+    def thumbnail(self, track_id: int, index: int) -> Path:
+        """A face crop of a track (sensitive: served only under the job's URLs)."""
+        return self.root / "thumbnails" / f"{int(track_id)}-{int(index)}.jpg"
+
     def still(self, which: str) -> Path:
         if which not in ("before", "after"):
             raise ValueError(f"still must be 'before' or 'after', got {which!r}")

@@ -17,11 +17,18 @@ class JobState(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
-    # Issue 5 adds REVIEW ("review") between analysis and rendering.
+    # Analysed; waits for the editor to check who is hidden and ask for the render. No
+    # worker holds it, so it survives restarts as it is.
+    REVIEW = "review"
 
     @property
     def is_active(self) -> bool:
+        """Queued or running: a worker holds it or will."""
         return self in (JobState.QUEUED, JobState.RUNNING)
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.is_active or self is JobState.REVIEW
 
 
 TERMINAL_STATES = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)

@@ -92,13 +92,13 @@ class JobStore:
         return None if row is None else Job.from_row(row)
 
     def cancel(self, job_id: str) -> JobState | None:
-        """Cancel a queued or running job; returns the state it had (None if no such job)."""
+        """Cancel a queued, running or in-review job; returns the state it had (None if no such job)."""
         with self._transaction() as conn:
             row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 return None
             before = JobState(row["state"])
-            if before.is_active:
+            if before.is_cancellable:
                 now = time.time()
                 conn.execute(
                     "UPDATE jobs SET state = 'cancelled', stage = 'cancelled', eta_s = NULL,"
@@ -152,6 +152,26 @@ class JobStore:
                 " frames_done = CASE WHEN ? THEN frames_total ELSE frames_done END,"
                 " updated_at = ?, finished_at = ? WHERE id = ? AND state = 'running'",
                 (state.value, state.value, error, done, done, now, now, job_id))
+            return cur.rowcount == 1
+
+    def to_review(self, job_id: str) -> bool:
+        """A running job whose analysis is saved waits for the editor (no worker holds it);
+        False if it was cancelled or deleted meanwhile."""
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET state = 'review', stage = 'review', eta_s = NULL, fps = NULL,"
+                " worker_pid = NULL, updated_at = ? WHERE id = ? AND state = 'running'",
+                (time.time(), job_id))
+            return cur.rowcount == 1
+
+    def queue_render(self, job_id: str) -> bool:
+        """A job in review goes back to the queue to be rendered (with fresh attempts: the
+        analysis is kept, so a restart retries only the render). False if not in review."""
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET state = 'queued', stage = 'queued', attempts = 0, progress = 0,"
+                " frames_done = 0, fps = NULL, eta_s = NULL, updated_at = ?"
+                " WHERE id = ? AND state = 'review'", (time.time(), job_id))
             return cur.rowcount == 1
 
     def release(self, job_id: str) -> None:
@@ -213,6 +233,7 @@ class JobStore:
     def expired(self, finished_before: float) -> list[str]:
         with self._connect() as conn:
             rows = conn.execute(
-                f"SELECT id FROM jobs WHERE state IN ({_TERMINAL_SQL}) AND worker_pid IS NULL"
-                " AND COALESCE(finished_at, updated_at) < ?", (finished_before,)).fetchall()
+                f"SELECT id FROM jobs WHERE state IN ({_TERMINAL_SQL}, 'review')"
+                " AND worker_pid IS NULL AND COALESCE(finished_at, updated_at) < ?",
+                (finished_before,)).fetchall()
         return [r["id"] for r in rows]

@@ -7,7 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from app.jobs.engine import Engine, load_engine
+from app.jobs import review
+from app.jobs.engine import Engine, load_engine, needs_two_passes
 from app.jobs.files import JobFiles, write_json_atomic
 from app.jobs.model import Job, JobState
 from app.jobs.stills import make_stills
@@ -74,8 +75,18 @@ def run_job(store: JobStore, engine: Engine, jobs_dir: Path, job: Job, is_stoppi
     log.info("job %s: started (attempt %d)", job.id[:8], job.attempts)
     try:
         files.result.unlink(missing_ok=True)
-        report = engine.anonymize(files.upload, files.result, job.options,
-                                  progress=progress, should_cancel=should_cancel)
+        if needs_two_passes(job.options):
+            report = _two_passes(store, engine, files, job, progress, should_cancel)
+            if report is None:
+                if store.to_review(job.id):
+                    log.info("job %s: waiting for review", job.id[:8])
+                    return JobState.REVIEW
+                files.remove()  # cancelled or deleted while saving the analysis
+                store.clear_worker(job.id)
+                return JobState.CANCELLED
+        else:
+            report = engine.anonymize(files.upload, files.result, job.options,
+                                      progress=progress, should_cancel=should_cancel)
         write_json_atomic(files.report, report)
         try:
             make_stills(files.upload, files.result, files.still("before"), files.still("after"),
@@ -99,12 +110,43 @@ def run_job(store: JobStore, engine: Engine, jobs_dir: Path, job: Job, is_stoppi
         return JobState.CANCELLED
     except VeilError as error:
         log.info("job %s: failed: %s", job.id[:8], error)
-        _fail(store, files, job, str(error))
+        _fail(store, files, job, user_sentence(str(error), job.options))
         return JobState.FAILED
     except Exception:
         log.exception("job %s: internal error", job.id[:8])
         _fail(store, files, job, INTERNAL_ERROR)
         return JobState.FAILED
+
+
+def user_sentence(sentence: str, options: dict) -> str:
+    """Name reference photos as the user named them, not by their stored names."""
+    for index, name in enumerate(options.get("references") or []):
+        sentence = sentence.replace(repr(f"reference-{index}"), repr(name))
+    return sentence
+
+
+def _two_passes(store: JobStore, engine, files: JobFiles, job: Job, progress,
+                should_cancel) -> dict | None:
+    """Analyse (unless a reviewed analysis is saved) and render; None when the job must now
+    wait for the editor (the analysis, decisions and thumbnails are saved)."""
+    timing: dict = {}
+    if review.has_review(files):  # the editor asked for the render: no second detection pass
+        saved = review.load_review(files)
+        analysis_data = review.load_analysis_data(files)
+        decisions = review.final_decisions(saved)
+    else:
+        started = time.monotonic()
+        analysis, decisions = engine.analyse(files.upload, job.options, files.references,
+                                             progress=progress, should_cancel=should_cancel)
+        timing["analyse_s"] = round(time.monotonic() - started, 3)
+        if job.options.get("review"):
+            review.save_review(files, analysis, decisions)
+            return None
+        saved, analysis_data = None, analysis
+    report = engine.render(files.upload, files.result, analysis_data, decisions, job.options,
+                           files.references, progress=progress, should_cancel=should_cancel,
+                           timing=timing)
+    return report if saved is None else review.annotate_report(report, saved)
 
 
 def _fail(store: JobStore, files: JobFiles, job: Job, sentence: str) -> None:

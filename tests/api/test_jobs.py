@@ -220,4 +220,5 @@ def test_create_app_refuses_to_start_without_models(settings):
 
 
 def test_job_state_values_are_lower_case():
-    assert [s.value for s in JobState] == ["queued", "running", "succeeded", "failed", "cancelled"]
+    assert [s.value for s in JobState] == [
+        "queued", "running", "succeeded", "failed", "cancelled", "review"]

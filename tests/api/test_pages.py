@@ -48,3 +48,17 @@ def test_static_and_openapi(client):
 def test_pages_send_a_content_security_policy_but_docs_can_load(client):
     assert "default-src 'self'" in client.get("/").headers["content-security-policy"]
     assert "content-security-policy" not in client.get("/docs").headers
+
+
+def test_index_offers_modes_reference_photos_and_review(client):
+    html = client.get("/").text
+    for value in ("all", "only", "keep"):
+        assert f'name="mode" value="{value}"' in html
+    assert 'name="reference"' in html and "multiple" in html and 'name="review"' in html
+
+
+def test_job_page_has_the_review_section(client, clip_path):
+    job_id = upload(client, clip_path, review="on").json()["id"]
+    html = client.get(f"/jobs/{job_id}").text
+    assert 'id="review"' in html and 'id="render"' in html and "with review" in html
+    assert client.get("/static/job.js").status_code == 200

@@ -26,3 +26,21 @@ def test_real_engine_job_keeps_frames_and_audio(make_client, clip_path, tmp_path
     frames, audio_packets = count_frames_and_audio_packets(result)
     assert frames == 25 == report["frame_count"]
     assert audio_packets == count_frames_and_audio_packets(clip_path)[1]
+
+
+def test_real_engine_review_then_render(make_client, clip_path):
+    """The review path with the real models (FaceNet loads in the worker for this job)."""
+    try:
+        client = make_client(DEFAULT_ENGINE)
+    except ModelError as error:
+        pytest.skip(f"the real engine needs its models: {error}")
+    job_id = upload(client, clip_path, review="on").json()["id"]
+    body = wait_for(client, job_id, lambda b: b["state"] in ("review", "failed", "succeeded"),
+                    timeout_s=300)
+    assert body["state"] == "review", body
+    people = client.get(f"/api/jobs/{job_id}/people").json()["people"]
+    assert isinstance(people, list)  # a textured square is not a face: usually nobody
+    assert client.post(f"/api/jobs/{job_id}/render").status_code == 202
+    done = wait_for(client, job_id, is_final, timeout_s=300)
+    assert done["state"] == "succeeded", done
+    assert client.get(f"/api/jobs/{job_id}/report").json()["frame_count"] == 25

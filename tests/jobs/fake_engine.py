@@ -11,6 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
+from app.jobs.engine import PipelineEngine
 from app.pipeline.decode import probe_video
 from app.pipeline.errors import Cancelled, ProcessingError
 from app.pipeline.progress import Progress
@@ -76,3 +77,74 @@ buggy = FakeEngine(bug_at=3)
 crashing = FakeEngine(frame_delay_s=0.01, crash_at=20)
 stubborn = FakeEngine(frame_delay_s=0.01, frames=100_000, ignore_cancel=True)
 broken_models = BrokenModelsEngine()
+
+
+# ---- the real pipeline with a scripted detector and embedder (no model files) ---------------
+
+class ColourSquareDetector:
+    """'Detects' the red and the blue textured squares of tests.jobs.media.make_two_people_clip
+    (boxes in the image's own pixels), with plausible frontal landmarks and score 0.9."""
+
+    def detect(self, image_rgb, max_side_px: int):
+        import numpy as np
+
+        from app.pipeline.types import FaceBoxes
+
+        image = image_rgb.astype(np.int16)
+        r, g, b = image[..., 0], image[..., 1], image[..., 2]
+        boxes = []
+        for mask in ((r > 140) & (g < 100) & (b < 100), (b > 140) & (r < 100) & (g < 100)):
+            ys, xs = np.nonzero(mask)
+            if len(xs) >= 64:
+                boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+        if not boxes:
+            return FaceBoxes.empty()
+        xyxy = np.asarray(boxes, np.float32)
+        w, h = (xyxy[:, 2] - xyxy[:, 0])[:, None], (xyxy[:, 3] - xyxy[:, 1])[:, None]
+        relative = np.array([[0.3, 0.4], [0.7, 0.4], [0.5, 0.55], [0.35, 0.75], [0.65, 0.75]],
+                            np.float32)
+        landmarks = xyxy[:, None, :2] + relative[None] * np.stack([w, h], axis=2)
+        return FaceBoxes(xyxy, np.full(len(xyxy), 0.9, np.float32), landmarks.astype(np.float32))
+
+
+class ColourEmbedder:
+    """Embeds a crop as 'red person' or 'blue person' (two orthogonal unit vectors)."""
+
+    def embed(self, crops):
+        import numpy as np
+
+        crops = np.asarray(crops, np.float32)
+        out = np.zeros((len(crops), 512), np.float32)
+        centre = crops[:, 40:120, 40:120]
+        is_red = centre[..., 0].mean(axis=(1, 2)) > centre[..., 2].mean(axis=(1, 2))
+        out[np.arange(len(crops)), np.where(is_red, 0, 1)] = 1.0
+        return out
+
+
+class TwoPeopleEngine(PipelineEngine):
+    """app.jobs.engine.PipelineEngine (the real analyse, decide, render and report) over the
+    scripted detector and embedder: fast, deterministic, no model files."""
+
+    def __init__(self, frame_delay_s: float = 0.0) -> None:
+        super().__init__()
+        self.frame_delay_s = frame_delay_s
+
+    def verify(self) -> None:
+        """Nothing to check: no model files."""
+
+    def load(self) -> None:
+        detector = ColourSquareDetector()
+        if self.frame_delay_s:  # slow enough for a test to act while it runs
+            detect = detector.detect
+
+            def slow_detect(image_rgb, max_side_px):
+                time.sleep(self.frame_delay_s)
+                return detect(image_rgb, max_side_px)
+
+            detector.detect = slow_detect
+        self.detector = detector
+        self.embedder = ColourEmbedder()
+
+
+two_people = TwoPeopleEngine()
+two_people_slow = TwoPeopleEngine(frame_delay_s=0.05)

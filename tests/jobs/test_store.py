@@ -93,3 +93,28 @@ def test_store_expired_only_finished_jobs(store):
     assert store.expired(time.time() + 1) == [done.id]
     assert store.expired(time.time() - 3600) == []
     assert queued.id not in store.expired(time.time() + 1)
+
+
+def test_store_review_survives_recovery_and_queues_render_with_fresh_attempts(store):
+    store.create("r" * 32, {"review": True}, {})
+    store.claim(worker_pid=7)
+    assert store.to_review("r" * 32)
+    job = store.get("r" * 32)
+    assert job.state == JobState.REVIEW and job.worker_pid is None and job.attempts == 1
+    assert store.recover_interrupted(2, "gone") == ([], [])
+    assert store.claim(worker_pid=8) is None  # nobody picks a job in review
+    assert store.queue_render("r" * 32) and not store.queue_render("r" * 32)
+    queued = store.get("r" * 32)
+    assert queued.state == JobState.QUEUED and queued.attempts == 0
+    assert not store.to_review("r" * 32)  # only from running
+
+
+def test_store_review_can_be_cancelled_and_expires(store):
+    for job_id in ("a" * 32, "b" * 32):
+        store.create(job_id, {}, {})
+        store.claim(worker_pid=7)
+        store.to_review(job_id)
+    assert store.cancel("a" * 32) == JobState.REVIEW
+    assert store.get("a" * 32).state == JobState.CANCELLED
+    assert sorted(store.expired(time.time() + 1)) == ["a" * 32, "b" * 32]
+    assert store.expired(time.time() - 3600) == []
