@@ -1,0 +1,293 @@
+"""Video benchmarks.
+
+    .venv/bin/python bench/video.py youtube [--plans]   # YouTube Faces: face-frames left visible
+    .venv/bin/python bench/video.py speed [--repeats 3] # 720p / 1080p: floor, Veil, deface
+
+youtube: each sequence's JPEG frames become an H.264 clip (PyAV, libx264 crf 18, 25 fps) in
+bench/out/video/clips; Veil's CLI and deface (default settings) process the same clip; every
+ground-truth face-frame is judged on the decoded output against the decoded input clip with
+the stills criterion (fine-detail correlation >= 0.5 inside the inner 80% of the box = visible).
+Veil runs as its engine with schedule.video_plan (bench/veil_plan.py --plan); --cli adds the
+CLI with its own defaults; --plans sweeps other schedules (scale, every n-th frame).
+
+speed: wall time of whole commands on the same clip in the same run, interleaved, median of
+--repeats: decode+encode only (the floor: PyAV decode -> libx264 veryfast, audio copied), Veil's
+engine with schedule.video_plan (bench/veil_plan.py --plan; --cli adds the CLI), deface default, deface --scale 640x360 (both with --keep-audio). The 1080p clip is made
+here from a 720p clip with audio (Lanczos upscale, crf 18, audio copied) because
+../shared/eval has no 1080p landscape clip with audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+from collections import defaultdict
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import (DEFACE_BIN, EVAL_DIR, OUT_DIR, VEIL_PY, YTF_DIR, command_line,  # noqa: E402
+                    face_visibility, fine_detail, machine_note, md_table, require_deface, run,
+                    textured_blocks_lost, write_section)
+
+VIDEO_OUT = OUT_DIR / "video"
+YTF_FPS = 25
+
+
+# ---------------------------------------------------------------- helpers
+def decode_gray(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="gray") for f in container.decode(video=0)]
+
+
+def frames_to_clip(jpegs: list[Path], out: Path, fps: int = YTF_FPS) -> None:
+    first = cv2.imread(str(jpegs[0]))
+    h, w = first.shape[:2]
+    h2, w2 = h - h % 2, w - w % 2
+    with av.open(str(out), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w2, h2, "yuv420p"
+        stream.options = {"crf": "18", "preset": "veryfast"}
+        for path in jpegs:
+            rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)[:h2, :w2]
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def load_ytf() -> dict[str, list[tuple[Path, np.ndarray | None]]]:
+    seqs: dict[str, list] = defaultdict(list)
+    with open(YTF_DIR / "gt_xywh.csv") as fh:
+        for row in csv.DictReader(fh):
+            rel = row["frame"].split("pftracker/input/", 1)[-1]
+            box = None
+            if row["frame_present"] == "1":
+                x, y, w, h = (float(row[k]) for k in ("x1", "y1", "w", "h"))
+                box = np.array([x, y, x + w, y + h], np.float32)
+            seqs[row["sequence"]].append((YTF_DIR / rel, box))
+    return dict(seqs)
+
+
+def judge_clip(src_gray: list[np.ndarray], out_path: Path, boxes: list[np.ndarray | None]) -> dict:
+    out_gray = decode_gray(out_path)
+    if len(out_gray) != len(src_gray):
+        raise RuntimeError(f"{out_path.name}: {len(out_gray)} frames out, {len(src_gray)} in")
+    visible, run_len, longest, face_frames = 0, 0, 0, 0
+    textured = lost = 0
+    for g_in, g_out, box in zip(src_gray, out_gray, boxes):
+        d_in, d_out = fine_detail(g_in), fine_detail(g_out)
+        if box is None:
+            run_len = 0
+            continue
+        face_frames += 1
+        c = face_visibility(d_in, d_out, box[None])[0]
+        is_visible = bool(c >= 0.5)
+        visible += is_visible
+        run_len = run_len + 1 if is_visible else 0
+        longest = max(longest, run_len)
+        t, lo = textured_blocks_lost(d_in, d_out, box[None])
+        textured += t
+        lost += lo
+    return {"face_frames": face_frames, "visible": visible, "longest": longest,
+            "textured": textured, "lost": lost}
+
+
+# ---------------------------------------------------------------- YouTube Faces
+def plan_runner(*plan_args: str):
+    """Veil's engine with a detection schedule (bench/veil_plan.py: --plan = schedule.video_plan)."""
+    def produce(src: Path, dst: Path) -> None:
+        run([str(VEIL_PY), "bench/veil_plan.py", str(src), str(dst), *plan_args], dst.with_suffix(".log"))
+    return produce
+
+
+def cmd_youtube(args) -> None:
+    require_deface()
+    clips_dir = VIDEO_OUT / "clips"
+    clips_dir.mkdir(parents=True, exist_ok=True)
+    seqs = load_ytf()
+    tools: dict[str, callable] = {
+        "check: untouched re-encode": lambda src, dst: reencode(src, dst),
+        "deface 1.5.0 default": lambda src, dst: run([str(DEFACE_BIN), str(src), "-o", str(dst)],
+                                                      dst.with_suffix(".log")),
+        "Veil (engine + schedule.video_plan)": plan_runner("--plan"),
+    }
+    if args.cli:
+        tools["Veil CLI"] = lambda src, dst: run([str(VEIL_PY), "-m", "app", "anonymize", str(src),
+                                                  "-o", str(dst), "-q"], dst.with_suffix(".log"))
+    if args.plans:
+        for side, n in ((640, 3), (640, 5), (640, 8), (320, 3), (320, 5)):
+            tools[f"Veil engine: base {side} px, every {n}"] = plan_runner("--base", str(side), "--every", str(n))
+    results: dict[str, dict[str, dict]] = defaultdict(dict)
+    for name, frames in seqs.items():
+        clip = clips_dir / f"{name}.mp4"
+        if not clip.exists():
+            frames_to_clip([p for p, _ in frames], clip)
+        src_gray = decode_gray(clip)
+        boxes = [b for _, b in frames]
+        for tool, produce in tools.items():
+            slug = "".join(ch if ch.isalnum() else "_" for ch in tool)
+            dst = VIDEO_OUT / slug / f"{name}.mp4"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            produce(clip, dst)
+            results[tool][name] = judge_clip(src_gray, dst, boxes)
+            print(tool, name, results[tool][name], flush=True)
+    header = ["output"] + [f"{n} visible / longest run" for n in seqs] + [
+        "total visible face-frames", "over-redaction %"]
+    rows = []
+    for tool, per_seq in results.items():
+        total_vis = sum(r["visible"] for r in per_seq.values())
+        total_ff = sum(r["face_frames"] for r in per_seq.values())
+        lost = sum(r["lost"] for r in per_seq.values())
+        textured = sum(r["textured"] for r in per_seq.values())
+        rows.append([tool] + [f"{r['visible']} / {r['longest']}" for r in per_seq.values()]
+                    + [f"{total_vis} of {total_ff}", round(100 * lost / max(textured, 1), 2)])
+    body = (f"### Video: YouTube Faces, face-frames left visible\n\n`{command_line()}` ({machine_note()}). "
+            "Clips: the sequences' JPEG frames encoded to H.264 (crf 18, 25 fps) in bench/out/video/clips. "
+            "Per sequence: visible face-frames / longest run of consecutive visible frames. "
+            "Over-redaction: textured 16x16 blocks outside the GT face (grown 1.6x) that lost their detail.\n\n"
+            + md_table(header, rows))
+    write_section("video-youtube" + ("-plans" if args.plans else ""), body)
+
+
+def reencode(src: Path, dst: Path) -> float:
+    return decode_encode_floor(src, dst)
+
+
+# ---------------------------------------------------------------- speed
+def decode_encode_floor(src: Path, dst: Path) -> float:
+    """The floor any pipeline sits on: decode every frame, encode it with libx264 veryfast
+    (the same encoder settings as Veil), copy the audio packets. Returns frames written."""
+    frames = 0
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        vout = out.add_stream("libx264", rate=vin.average_rate or Fraction(25))
+        vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
+        vout.time_base = vin.time_base
+        vout.options = {"preset": "veryfast", "crf": "20"}
+        audio_map = {}
+        for a in inp.streams.audio:
+            audio_map[a.index] = out.add_stream_from_template(a)
+        for packet in inp.demux(vin, *inp.streams.audio):
+            if packet.stream.type == "audio":
+                if packet.dts is not None:
+                    packet.stream = audio_map[packet.stream.index]
+                    out.mux(packet)
+                continue
+            for frame in packet.decode():
+                frame.pict_type = av.video.frame.PictureType.NONE
+                for p in vout.encode(frame):
+                    out.mux(p)
+                frames += 1
+        for p in vout.encode():
+            out.mux(p)
+    return frames
+
+
+def make_1080p(src: Path, dst: Path) -> None:
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        vout = out.add_stream("libx264", rate=vin.average_rate)
+        vout.width, vout.height, vout.pix_fmt = 1920, 1080, "yuv420p"
+        vout.time_base = vin.time_base
+        vout.options = {"crf": "18", "preset": "veryfast"}
+        audio_map = {a.index: out.add_stream_from_template(a) for a in inp.streams.audio}
+        for packet in inp.demux(vin, *inp.streams.audio):
+            if packet.stream.type == "audio":
+                if packet.dts is not None:
+                    packet.stream = audio_map[packet.stream.index]
+                    out.mux(packet)
+                continue
+            for frame in packet.decode():
+                rgb = cv2.resize(frame.to_ndarray(format="rgb24"), (1920, 1080), interpolation=cv2.INTER_LANCZOS4)
+                new = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                new.pts, new.time_base = frame.pts, frame.time_base
+                for p in vout.encode(new):
+                    out.mux(p)
+        for p in vout.encode():
+            out.mux(p)
+
+
+def count_frames(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def cmd_speed(args) -> None:
+    require_deface()
+    speed_dir = VIDEO_OUT / "speed"
+    speed_dir.mkdir(parents=True, exist_ok=True)
+    clip720 = EVAL_DIR / "clips" / "multi_person" / "2person.mp4"
+    clip1080 = speed_dir / "2person_1080p.mp4"
+    if not clip1080.exists():
+        make_1080p(clip720, clip1080)
+    clips = {"720p": clip720, "1080p": clip1080}
+    if args.only:
+        clips = {k: v for k, v in clips.items() if k in args.only}
+    for label, clip in clips.items():
+        n = count_frames(clip)
+        commands = {
+            "decode+encode only (floor)": lambda dst: decode_encode_floor(clip, dst),
+            "Veil (engine + video_plan)": lambda dst: run([str(VEIL_PY), "bench/veil_plan.py", str(clip), str(dst),
+                                                           "--plan", *args.veil_args], dst.with_suffix(".log")),
+            "deface default": lambda dst: run([str(DEFACE_BIN), str(clip), "-o", str(dst), "--keep-audio"],
+                                              dst.with_suffix(".log")),
+            "deface --scale 640x360": lambda dst: run([str(DEFACE_BIN), str(clip), "-o", str(dst), "--keep-audio",
+                                                       "--scale", "640x360"], dst.with_suffix(".log")),
+        }
+        if args.cli:
+            commands["Veil CLI"] = lambda dst: run([str(VEIL_PY), "-m", "app", "anonymize", str(clip), "-o", str(dst),
+                                                    "-q"], dst.with_suffix(".log"))
+        if args.skip_deface:
+            commands = {k: v for k, v in commands.items() if not k.startswith("deface")}
+        times = defaultdict(list)
+        import time
+        for rep in range(args.repeats):
+            for name, fn in commands.items():
+                dst = speed_dir / f"{label}_{''.join(c if c.isalnum() else '_' for c in name)}.mp4"
+                t0 = time.perf_counter()
+                fn(dst)
+                times[name].append(time.perf_counter() - t0)
+                print(label, name, f"{times[name][-1]:.1f} s", flush=True)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        rows = []
+        for name in commands:
+            rows.append([name, round(med[name], 1), round(n / med[name], 1),
+                         round(med.get("deface default", float("nan")) / med[name], 2),
+                         " / ".join(f"{t:.1f}" for t in times[name])])
+        section = f"**{label}**: `{clip.name}` ({n} frames, with AAC audio)\n\n" + md_table(
+            ["command", "wall s (median)", "fps", "x deface default", "runs (s)"], rows)
+        veil_args = " ".join(args.veil_args)
+        body = (f"### Speed {label}: end to end, same clip, same run\n\n`{command_line()}` ({machine_note()}; "
+                f"{args.repeats} interleaved runs, median; Veil = `.venv/bin/python bench/veil_plan.py CLIP OUT --plan {veil_args}` "
+                "(the engine with schedule.video_plan), whole process including model load; deface with "
+                "--keep-audio; the 1080p clip is 2person.mp4 upscaled (Lanczos) with its audio copied)\n\n" + section)
+        write_section(f"speed-{label}", body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("youtube")
+    p.add_argument("--plans", action="store_true")
+    p.add_argument("--cli", action="store_true", help="also Veil's CLI with its own defaults")
+    p = sub.add_parser("speed")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--only", nargs="*", choices=["720p", "1080p"])
+    p.add_argument("--skip-deface", action="store_true")
+    p.add_argument("--cli", action="store_true", help="also Veil's CLI with its own defaults")
+    p.add_argument("veil_args", nargs="*")
+    args = parser.parse_args()
+    {"youtube": cmd_youtube, "speed": cmd_speed}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
