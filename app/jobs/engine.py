@@ -99,6 +99,14 @@ class PipelineEngine:
         self.detector = CenterFace()
 
     def probe(self, path: Path) -> VideoInfo:
+        """The upload check, run in the web process: container and stream headers only (the
+        web process never decodes video; the worker's full probe decodes the first frame)."""
+        from app.pipeline.decode import probe_video
+
+        return probe_video(path, decode_first_frame=False)
+
+    @staticmethod
+    def _probe_full(path: Path) -> VideoInfo:
         from app.pipeline.decode import probe_video
 
         return probe_video(path)
@@ -135,7 +143,7 @@ class PipelineEngine:
         return analyse_and_decide(input_path, build_options(options), identity,
                                   detector=self.detector, embedder=embedder,
                                   references=references, progress=progress,
-                                  should_cancel=should_cancel, info=self.probe(input_path))
+                                  should_cancel=should_cancel, info=self._probe_full(input_path))
 
     def render(self, input_path: Path, output_path: Path, analysis: Analysis | dict,
                decisions: list[TrackDecision], options: dict, reference_paths: Sequence[Path],
@@ -146,7 +154,7 @@ class PipelineEngine:
         from app.pipeline.people import References
 
         if isinstance(analysis, dict):
-            analysis = Analysis.from_dict(self.probe(input_path), analysis)
+            analysis = Analysis.from_dict(self._probe_full(input_path), analysis)
         anonymize_options = build_options(options)
         started = time.monotonic()
         frames = render_video(input_path, output_path, analysis, decisions, anonymize_options,

@@ -43,9 +43,13 @@ def _rotation_of_first_frame(container, stream) -> tuple[int, Frame | None]:
     return 0, None
 
 
-def probe_video(path: Path) -> VideoInfo:
+def probe_video(path: Path, decode_first_frame: bool = True) -> VideoInfo:
     """Read the container header and decode the first frame (to learn the rotation and prove
-    that the stream decodes). Raises InputError with one sentence when the file is unusable."""
+    that the stream decodes). Raises InputError with one sentence when the file is unusable.
+
+    ``decode_first_frame=False`` reads headers only (the web process's upload check): the
+    rotation is then reported as 0 and the sizes are the stream's coded ones.
+    """
     path = Path(path)
     name = path.name
     with open_container(path) as container:
@@ -55,13 +59,18 @@ def probe_video(path: Path) -> VideoInfo:
         ctx = stream.codec_context
         if ctx is None or ctx.codec is None:
             raise InputError(f"{name!r} uses a video codec Veil cannot decode.")
-        try:
-            rotation, first = _rotation_of_first_frame(container, stream)
-        except av.FFmpegError:
-            raise InputError(f"{name!r} has a video stream that cannot be decoded.") from None
-        if first is None:
-            raise InputError(f"{name!r} has a video stream with zero frames.")
-        coded_w, coded_h = first.width, first.height
+        if decode_first_frame:
+            try:
+                rotation, first = _rotation_of_first_frame(container, stream)
+            except av.FFmpegError:
+                raise InputError(f"{name!r} has a video stream that cannot be decoded.") from None
+            if first is None:
+                raise InputError(f"{name!r} has a video stream with zero frames.")
+            coded_w, coded_h = first.width, first.height
+        else:
+            rotation, (coded_w, coded_h) = 0, (ctx.width, ctx.height)
+            if not coded_w or not coded_h:
+                raise InputError(f"{name!r} has a video stream without a picture size.")
         width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
         rate = stream.average_rate or stream.guessed_rate or FALLBACK_RATE
         time_base = stream.time_base or Fraction(1, rate.numerator) / rate.denominator
