@@ -114,12 +114,14 @@ def redact_yuv420(planes: np.ndarray, boxes_xyxy: list[np.ndarray] | np.ndarray,
     h = planes.shape[0] * 2 // 3
     w = planes.shape[1]
     boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
-    luma = redact_frame(planes[:h], boxes, options, fill_value=0 if full_range else 16)
+    flat = planes.reshape(-1)
     chroma_hw = (h // 2, w // 2)
-    u = planes[h:h + h // 4].reshape(chroma_hw)
-    v = planes[h + h // 4:].reshape(chroma_hw)
-    # Chroma boxes: half scale, rounded outwards so the chroma mask covers the luma one.
+    chroma_size = chroma_hw[0] * chroma_hw[1]  # the planes are packed, not row-aligned
+    luma = redact_frame(flat[:h * w].reshape(h, w), boxes, options,
+                        fill_value=0 if full_range else 16)
+    u = flat[h * w:h * w + chroma_size].reshape(chroma_hw)
+    v = flat[h * w + chroma_size:].reshape(chroma_hw)
     chroma_boxes = boxes / 2
     u = redact_frame(u, chroma_boxes, options, fill_value=128)
     v = redact_frame(v, chroma_boxes, options, fill_value=128)
-    return np.concatenate([luma, u.reshape(-1, w), v.reshape(-1, w)])
+    return np.concatenate([luma.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(planes.shape)

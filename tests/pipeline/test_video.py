@@ -208,3 +208,13 @@ def test_report_lists_every_track_with_per_frame_boxes(tmp_path, scripted_detect
     assert len(track["boxes"]) == 10 and track["decision"] == "blur"
     assert report["output"]["sha256"] and report["input"]["sha256"]
     assert report["video"]["width"] == 160
+
+
+def test_height_whose_chroma_rows_are_odd(tmp_path, scripted_detector):
+    # 118 rows: 59 chroma rows, which PyAV packs without aligning them to luma rows.
+    source, out, _ = run(tmp_path, scripted_detector, height=118, frames=6)
+    before, after = read_video(source), read_video(out)
+    assert (after.width, after.height) == (160, 118) and len(after.frames) == 6
+    x1, y1, x2, y2 = (int(v) for v in SQUARE.xyxy(3))
+    assert np.abs(before.frames[3][y1 + 2:y2 - 2, x1 + 2:x2 - 2].astype(int)
+                  - after.frames[3][y1 + 2:y2 - 2, x1 + 2:x2 - 2]).mean() > 30
