@@ -19,7 +19,8 @@ import numpy as np
 from app.pipeline import models
 from app.pipeline.analysis import Analysis
 from app.pipeline.decide import Policy
-from app.pipeline.decode import FrameClock, iter_frames, open_container, probe_video, to_display_rgb
+from app.pipeline.decode import (FrameClock, iter_video_frames, open_container, probe_video,
+                                 to_display_rgb)
 from app.pipeline.detect import CenterFace, FaceDetector, detect_multiscale, merge_union
 from app.pipeline.schedule import VideoDetectionPlan, still_plan, video_plan
 from app.pipeline.embed import FaceEmbedder
@@ -29,7 +30,8 @@ from app.pipeline.people import (IdentityOptions, References, decide_tracks, loa
 from app.pipeline.errors import InputError, OutputError, ProcessingError
 from app.pipeline.progress import ANALYSE_SHARE, CancelFn, ProgressFn, ProgressMeter
 from app.pipeline.redact import redact_frame, redact_yuv420
-from app.pipeline.scene import frame_signature, is_scene_cut
+from app.pipeline.prefetch import prefetch
+from app.pipeline.scene import frame_signature, frame_signature_yuv420, is_scene_cut
 from app.pipeline.track import RawTrack, Tracker, boxes_per_frame, finalize_tracks
 from app.pipeline.types import AnonymizeOptions, FaceBoxes, TrackDecision, VideoInfo
 
@@ -55,26 +57,19 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
                           0.0, ANALYSE_SHARE)
     pts: list[int] = []
     cut_frames: list[int] = []
-    previous_signature = None
     detected_frames = 0
-    all_sides = tuple(dict.fromkeys((plan.base_max_side_px, plan.full_res_max_side_px)))
-    for frame in iter_frames(info):
-        signature = frame_signature(frame.image_rgb)
-        is_cut = is_scene_cut(previous_signature, signature)
-        previous_signature = signature
+    for index, pts_i, is_cut, sides, image in prefetch(_frames_to_analyse(info, plan)):
         if is_cut:
-            cut_frames.append(frame.index)
-        # A new scene gets every scale at once: nothing carries over from the last one.
-        sides = all_sides if is_cut else plan.sides_for_frame(frame.index)
+            cut_frames.append(index)
         if sides:
-            faces = (detector.detect(frame.image_rgb, sides[0]) if len(sides) == 1
+            faces = (detector.detect(image, sides[0]) if len(sides) == 1
                      else merge_union(FaceBoxes.concatenate(
-                         [detector.detect(frame.image_rgb, side) for side in sides])))
-            track_ids = tracker.update(frame.index, faces, is_cut)
+                         [detector.detect(image, side) for side in sides])))
+            track_ids = tracker.update(index, faces, is_cut)
             detected_frames += 1
             if on_faces is not None and len(faces):
-                on_faces(frame.index, frame.image_rgb, faces, track_ids)
-        pts.append(frame.pts)
+                on_faces(index, image, faces, track_ids)
+        pts.append(pts_i)
         meter.advance()
     frame_count = len(pts)
     if frame_count == 0:
@@ -84,6 +79,24 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     meter.report(final=True)
     return Analysis(info, frame_count, np.asarray(pts, np.int64), tracks, cut_frames,
                     detected_frames=detected_frames)
+
+
+def _frames_to_analyse(info: VideoInfo, plan: VideoDetectionPlan):
+    """(index, pts, is_cut, detector sides, display RGB or None) per frame. Runs in the
+    prefetch thread: decoding, the cut test and the RGB conversion overlap detection."""
+    all_sides = tuple(dict.fromkeys((plan.base_max_side_px, plan.full_res_max_side_px)))
+    previous_signature = None
+    for index, pts, frame in iter_video_frames(info):
+        if frame.format.name in YUV420_FORMATS:
+            signature = frame_signature_yuv420(frame.to_ndarray())
+        else:
+            signature = frame_signature(frame.to_ndarray(format="rgb24"))
+        is_cut = is_scene_cut(previous_signature, signature)
+        previous_signature = signature
+        # A new scene gets every scale at once: nothing carries over from the last one.
+        sides = all_sides if is_cut else plan.sides_for_frame(index)
+        image = to_display_rgb(frame, info.rotation_deg) if sides else None
+        yield index, pts, is_cut, sides, image
 
 
 def detection_plan(info: VideoInfo, options: AnonymizeOptions) -> VideoDetectionPlan:

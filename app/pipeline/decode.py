@@ -117,19 +117,24 @@ class FrameClock:
         return pts
 
 
-def iter_frames(info: VideoInfo) -> Iterator[Frame]:
-    """Every frame of the first video stream, in presentation order, display-oriented."""
+def iter_video_frames(info: VideoInfo) -> Iterator[tuple[int, int, av.VideoFrame]]:
+    """(index, pts, decoded frame) for every frame of the first video stream, in presentation
+    order, as stored (not yet turned; see ``to_display_rgb``)."""
     with open_container(Path(info.path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         clock = FrameClock(info)
         try:
             for index, frame in enumerate(container.decode(stream)):
-                pts = clock.pts_of(frame)
-                yield Frame(index, pts, float(pts * info.time_base),
-                            to_display_rgb(frame, info.rotation_deg))
+                yield index, clock.pts_of(frame), frame
         except av.FFmpegError as error:
             raise InputError(
                 f"{Path(info.path).name!r} could not be decoded past frame {clock.last} "
                 f"({error.strerror})."
             ) from None
+
+
+def iter_frames(info: VideoInfo) -> Iterator[Frame]:
+    """Every frame of the first video stream, in presentation order, display-oriented RGB."""
+    for index, pts, frame in iter_video_frames(info):
+        yield Frame(index, pts, float(pts * info.time_base), to_display_rgb(frame, info.rotation_deg))

@@ -20,3 +20,16 @@ def test_new_scene_is_a_cut():
 
 def test_first_frame_is_not_a_cut():
     assert not is_scene_cut(None, frame_signature(np.zeros((10, 10, 3), np.uint8)))
+
+
+def test_yuv_signature_matches_rgb_signature():
+    import av
+
+    from app.pipeline.scene import frame_signature_yuv420
+
+    image = draw_frame(160, 118, 0, [Square(10, 10, 40)], background=60)
+    frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+    from_rgb = frame_signature(frame.to_ndarray(format="rgb24"))
+    from_yuv = frame_signature_yuv420(frame.to_ndarray())
+    assert np.abs(from_rgb - from_yuv).sum() / 2 < 0.15
+    assert not is_scene_cut(from_rgb, from_yuv)

@@ -218,3 +218,24 @@ def test_height_whose_chroma_rows_are_odd(tmp_path, scripted_detector):
     x1, y1, x2, y2 = (int(v) for v in SQUARE.xyxy(3))
     assert np.abs(before.frames[3][y1 + 2:y2 - 2, x1 + 2:x2 - 2].astype(int)
                   - after.frames[3][y1 + 2:y2 - 2, x1 + 2:x2 - 2]).mean() > 30
+
+
+def test_scene_cut_found_and_tracks_end_there(tmp_path, scripted_detector):
+    from tests.media import draw_frame
+
+    square = Square(40, 30, 40, vx=1)
+
+    def frame(i):
+        image = draw_frame(160, 120, i, [square], background=40 if i < 6 else 220)
+        if i >= 6:
+            image[..., 2] = 255 - image[..., 2]
+        return image
+
+    source = make_video(tmp_path / "in.mp4", frames=12, frame_fn=frame)
+    options = AnonymizeOptions(detect=DetectOptions(detect_every_n_frames=1),
+                               track=TrackOptions(pad_s=1.0))
+    report = anonymize_video(source, tmp_path / "out.mp4", options,
+                             detector=scripted_detector(boxes_for_call=lambda i: [square.xyxy(i)]))
+    assert report["scene_cuts"] == [6]
+    spans = sorted((t["first_frame"], t["last_frame"]) for t in report["tracks"])
+    assert spans == [(0, 5), (6, 11)]  # padding does not cross the cut either
