@@ -1,12 +1,12 @@
-"""Run Veil's engine on one video with the detection schedule of app.pipeline.schedule.
+"""Run Veil's engine on one video, optionally overriding its detection schedule.
 
-    .venv/bin/python bench/veil_plan.py INPUT OUTPUT [--base 640] [--every 3]
-                     [--full-every 15] [--full-side 1920] [--plan]
+    .venv/bin/python bench/veil_plan.py INPUT OUTPUT [--plan] [--base 640] [--every 3]
+                     [--min-score S] [--box-scale X] [--threads N]
 
-Until the engine reads ``video_plan`` itself, this wraps the detector: the engine calls it on
-every detection frame with its base scale, and on the frames the plan says, the wrapper also
-runs the full-resolution pass (union of both, as ``detect_multiscale`` merges them). With
---plan the numbers come from ``video_plan(width, height, fps)``.
+--plan: the engine's own schedule (app.pipeline.schedule.video_plan), as the CLI runs it.
+Otherwise --base/--every override the reduced-scale pass; the full-resolution passes of the
+schedule stay (``anonymize.detection_plan``). Prints the plan, frame and detection counts,
+and timings as JSON.
 """
 
 from __future__ import annotations
@@ -19,61 +19,34 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.pipeline.anonymize import anonymize_video  # noqa: E402
+from app.pipeline.anonymize import anonymize_video, detection_plan  # noqa: E402
 from app.pipeline.decode import probe_video  # noqa: E402
-from app.pipeline.detect import CenterFace, detect_multiscale  # noqa: E402
-from app.pipeline.schedule import VideoDetectionPlan, video_plan  # noqa: E402
+from app.pipeline.detect import CenterFace  # noqa: E402
 from app.pipeline.types import AnonymizeOptions, DetectOptions, TrackOptions  # noqa: E402
-
-
-class ScheduledDetector:
-    """Detector wrapper applying the plan's full-resolution passes (counts its calls)."""
-
-    def __init__(self, detector: CenterFace, plan: VideoDetectionPlan) -> None:
-        self.detector = detector
-        self.plan = plan
-        self.calls = 0
-        self.full_calls = 0
-
-    def detect(self, image_rgb, max_side_px):
-        frame_index = self.calls * self.plan.detect_every_n_frames
-        self.calls += 1
-        sides = (self.plan.base_max_side_px,)
-        if self.plan.full_res_every_n_frames and frame_index % self.plan.full_res_every_n_frames == 0:
-            sides += (self.plan.full_res_max_side_px,)
-            self.full_calls += 1
-        return detect_multiscale(self.detector, image_rgb, sides)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("input", type=Path)
     parser.add_argument("output", type=Path)
-    parser.add_argument("--plan", action="store_true", help="use schedule.video_plan")
+    parser.add_argument("--plan", action="store_true", help="the engine's own schedule")
     parser.add_argument("--base", type=int, default=640)
     parser.add_argument("--every", type=int, default=3)
-    parser.add_argument("--full-every", type=int, default=0)
-    parser.add_argument("--full-side", type=int, default=1920)
     parser.add_argument("--min-score", type=float, default=DetectOptions.min_score)
     parser.add_argument("--box-scale", type=float, default=TrackOptions.box_scale)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    info = probe_video(args.input)
-    if args.plan:
-        plan = video_plan(info.width, info.height, float(info.average_rate or 25))
-    else:
-        plan = VideoDetectionPlan(min(args.base, max(info.width, info.height)), args.every,
-                                  args.full_every, args.full_side)
-    options = AnonymizeOptions(detect=DetectOptions(min_score=args.min_score,
-                                                    base_max_side_px=plan.base_max_side_px,
-                                                    detect_every_n_frames=plan.detect_every_n_frames),
-                               track=TrackOptions(box_scale=args.box_scale))
+    detect = (DetectOptions(min_score=args.min_score) if args.plan else
+              DetectOptions(min_score=args.min_score, base_max_side_px=args.base,
+                            detect_every_n_frames=args.every))
+    options = AnonymizeOptions(detect=detect, track=TrackOptions(box_scale=args.box_scale))
+    plan = detection_plan(probe_video(args.input), options)
     t0 = time.perf_counter()
-    detector = ScheduledDetector(CenterFace(min_score=args.min_score, threads=args.threads), plan)
+    detector = CenterFace(min_score=args.min_score, threads=args.threads)
     report = anonymize_video(args.input, args.output, options, detector=detector)
     elapsed = time.perf_counter() - t0
     print(json.dumps({"plan": plan.__dict__, "frames": report["frame_count"],
-                      "detections": detector.calls, "full_res_passes": detector.full_calls,
+                      "detection_frames": report["detected_frames"],
                       "timing": report["timing"], "wall_s": round(elapsed, 2)}))
 
 

@@ -7,7 +7,7 @@ youtube: each sequence's JPEG frames become an H.264 clip (PyAV, libx264 crf 18,
 bench/out/video/clips; Veil's CLI and deface (default settings) process the same clip; every
 ground-truth face-frame is judged on the decoded output against the decoded input clip with
 the stills criterion (fine-detail correlation >= 0.5 inside the inner 80% of the box = visible).
-Veil runs as its engine with schedule.video_plan (bench/veil_plan.py --plan); --cli adds the
+Veil runs as its engine with its own schedule (bench/veil_plan.py --plan); --cli adds the
 CLI with its own defaults; --plans sweeps other schedules (scale, every n-th frame).
 
 speed: wall time of whole commands on the same clip in the same run, interleaved, median of
@@ -118,7 +118,7 @@ def cmd_youtube(args) -> None:
         "check: untouched re-encode": lambda src, dst: reencode(src, dst),
         "deface 1.5.0 default": lambda src, dst: run([str(DEFACE_BIN), str(src), "-o", str(dst)],
                                                       dst.with_suffix(".log")),
-        "Veil (engine + schedule.video_plan)": plan_runner("--plan"),
+        "Veil (engine, own schedule)": plan_runner("--plan"),
     }
     if args.cli:
         tools["Veil CLI"] = lambda src, dst: run([str(VEIL_PY), "-m", "app", "anonymize", str(src),
@@ -237,7 +237,7 @@ def cmd_speed(args) -> None:
         n = count_frames(clip)
         commands = {
             "decode+encode only (floor)": lambda dst: decode_encode_floor(clip, dst),
-            "Veil (engine + video_plan)": lambda dst: run([str(VEIL_PY), "bench/veil_plan.py", str(clip), str(dst),
+            "Veil (engine, own schedule)": lambda dst: run([str(VEIL_PY), "bench/veil_plan.py", str(clip), str(dst),
                                                            "--plan", *args.veil_args], dst.with_suffix(".log")),
             "deface default": lambda dst: run([str(DEFACE_BIN), str(clip), "-o", str(dst), "--keep-audio"],
                                               dst.with_suffix(".log")),
@@ -269,7 +269,7 @@ def cmd_speed(args) -> None:
         veil_args = " ".join(args.veil_args)
         body = (f"### Speed {label}: end to end, same clip, same run\n\n`{command_line()}` ({machine_note()}; "
                 f"{args.repeats} interleaved runs, median; Veil = `.venv/bin/python bench/veil_plan.py CLIP OUT --plan {veil_args}` "
-                "(the engine with schedule.video_plan), whole process including model load; deface with "
+                "(the engine with its own schedule), whole process including model load; deface with "
                 "--keep-audio; the 1080p clip is 2person.mp4 upscaled (Lanczos) with its audio copied)\n\n" + section)
         write_section(f"speed-{label}", body)
 

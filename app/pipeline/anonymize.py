@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from app.pipeline import models
@@ -24,6 +23,7 @@ from app.pipeline.decode import (FrameClock, iter_video_frames, open_container, 
 from app.pipeline.detect import CenterFace, FaceDetector, detect_multiscale, merge_union
 from app.pipeline.schedule import VideoDetectionPlan, still_plan, video_plan
 from app.pipeline.embed import FaceEmbedder
+from app.pipeline.images import read_image, write_image
 from app.pipeline.encode import VideoWriter
 from app.pipeline.people import (IdentityOptions, References, decide_tracks, load_references,
                                  sample_collector, with_samples)
@@ -305,45 +305,6 @@ def video_report(input_path: Path, output_path: Path, analysis: Analysis,
 
 
 # ---- stills -------------------------------------------------------------------------------
-
-def read_image(path: Path) -> np.ndarray:
-    """(H, W, 3|4) uint8 in RGB(A), turned by its EXIF orientation."""
-    try:
-        data = np.fromfile(str(path), np.uint8)
-    except OSError as error:
-        raise InputError(f"{path.name!r} cannot be read: {error.strerror}.") from None
-    unchanged = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if unchanged is None:
-        raise InputError(f"{path.name!r} is not an image Veil can read.")
-    if unchanged.ndim == 3 and unchanged.shape[2] == 4:  # keep the alpha channel
-        if unchanged.dtype != np.uint8:
-            unchanged = (unchanged // 257).astype(np.uint8)
-        return cv2.cvtColor(unchanged, cv2.COLOR_BGRA2RGBA)
-    # IMREAD_COLOR applies the EXIF orientation, as viewers do; the output has no EXIF.
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-
-
-def write_image(path: Path, image_rgb: np.ndarray) -> None:
-    """Same format as the suffix says, without any metadata (EXIF, GPS)."""
-    if image_rgb.shape[2] == 4:
-        bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGBA2BGRA)
-    else:
-        bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
-    suffix = path.suffix.lower()
-    params = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, 95], ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, 95],
-              ".webp": [cv2.IMWRITE_WEBP_QUALITY, 95]}.get(suffix, [])
-    ok, encoded = cv2.imencode(suffix, bgr, params)
-    if not ok:
-        raise OutputError(f"Cannot encode {path.name!r} as {suffix}.")
-    temp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_bytes(encoded.tobytes())
-        temp.replace(path)
-    except OSError as error:
-        temp.unlink(missing_ok=True)
-        raise OutputError(f"Cannot write the output {str(path)!r}: {error.strerror}.") from None
-
 
 def detect_still(detector: FaceDetector, image_rgb: np.ndarray) -> FaceBoxes:
     max_sides, rotations = still_plan(image_rgb.shape[:2])

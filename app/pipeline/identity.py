@@ -11,7 +11,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from app.pipeline.align import align_face, face_quality, has_landmarks
@@ -19,6 +18,7 @@ from app.pipeline.decide import DEFAULT_MIN_SIMILARITY
 from app.pipeline.detect import FaceDetector, detect_multiscale
 from app.pipeline.embed import FaceEmbedder, l2_normalise
 from app.pipeline.errors import InputError
+from app.pipeline.images import read_image
 from app.pipeline.types import FaceBoxes, FaceSample, Track
 
 log = logging.getLogger(__name__)
@@ -39,23 +39,10 @@ MIN_SAMPLE_QUALITY = 0.05
 
 
 def read_image_rgb(path: Path | str) -> np.ndarray:
-    """(H, W, 3) uint8 RGB; the format is found from the content (a WebP named .jpg works).
-
-    Raises InputError with one sentence when the file is missing or not an image.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"Reference photo {path.name!r} does not exist.")
-    try:
-        data = np.fromfile(str(path), np.uint8)
-    except OSError as error:
-        raise InputError(f"Reference photo {path.name!r} cannot be read ({error.strerror}).") from None
-    image_bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image_bgr is None:
-        raise InputError(
-            f"Reference photo {path.name!r} is not an image Veil can read; use a JPEG, PNG or WebP."
-        )
-    return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+    """(H, W, 3) uint8 RGB of a reference photo; InputError with one sentence when the file is
+    missing or not an image."""
+    image = read_image(Path(path), label="Reference photo")
+    return np.ascontiguousarray(image[..., :3])
 
 
 def _box_areas(xyxy: np.ndarray) -> np.ndarray:

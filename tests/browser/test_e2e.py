@@ -7,29 +7,15 @@ Runs the real engine (needs the model files) on a server started with uvicorn.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from app.config import Settings
+from tests.browser.conftest import free_port, serving
 from tests.jobs.media import count_frames_and_audio_packets
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.models]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -37,34 +23,13 @@ def server_url(tmp_path):
     from app.main import create_app
     from app.pipeline.errors import ModelError
 
-    uvicorn = pytest.importorskip("uvicorn")
-    settings = Settings(data_dir=tmp_path / "data", port=_free_port(), poll_interval_ms=200)
+    settings = Settings(data_dir=tmp_path / "data", port=free_port(), poll_interval_ms=200)
     try:
         app = create_app(settings)
     except ModelError as error:
         pytest.skip(f"the real engine needs its models: {error}")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{settings.port}"
-    server.should_exit = True
-    thread.join(30)
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with serving(app, settings.port) as url:
+        yield url
 
 
 def test_upload_progress_play_download(browser, server_url, clip_path, tmp_path):

@@ -5,14 +5,12 @@ and check that only the other person's pixels changed. Needs no model files."""
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from app.config import Settings
-from tests.browser.test_e2e import _free_port, browser  # noqa: F401 (fixture)
+from tests.browser.conftest import free_port, serving
 from tests.jobs.fixtures import engine_spec
 from tests.jobs.media import hidden_people_in, make_two_people_clip
 
@@ -23,23 +21,13 @@ pytestmark = [pytest.mark.browser]
 def review_server(tmp_path):
     from app.main import create_app
 
-    uvicorn = pytest.importorskip("uvicorn")
-    settings = Settings(data_dir=tmp_path / "data", port=_free_port(), poll_interval_ms=200)
+    settings = Settings(data_dir=tmp_path / "data", port=free_port(), poll_interval_ms=200)
     app = create_app(settings, engine=engine_spec("two_people"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{settings.port}"
-    server.should_exit = True
-    thread.join(30)
+    with serving(app, settings.port) as url:
+        yield url
 
 
-def test_review_keep_one_person_then_render(browser, review_server, tmp_path):  # noqa: F811
+def test_review_keep_one_person_then_render(browser, review_server, tmp_path):
     clip = make_two_people_clip(tmp_path / "two-people.mp4")
     page = browser.new_page(accept_downloads=True, bypass_csp=True,
                             viewport={"width": 1100, "height": 900})
