@@ -15,6 +15,7 @@ from pathlib import Path
 from app.pipeline.decide import DEFAULT_MIN_SIMILARITY, Policy
 from app.pipeline.errors import VeilError
 from app.pipeline.people import IdentityOptions
+from app.pipeline.schedule import STILL_BOX_SCALE, STILL_MIN_SCORE
 from app.pipeline.progress import Progress
 from app.pipeline.types import (AnonymizeOptions, DetectOptions, RedactOptions, RedactShape,
                                 RedactStyle, TrackOptions)
@@ -41,10 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how faces are hidden (default: mosaic)")
     anon.add_argument("--shape", choices=[s.value for s in RedactShape], default="ellipse",
                       help="shape of the hidden area (default: ellipse)")
-    anon.add_argument("--min-score", type=float, default=DetectOptions.min_score,
-                      help=f"detection score threshold in 0..1; lower hides more (default: {DetectOptions.min_score})")
-    anon.add_argument("--box-scale", type=float, default=TrackOptions.box_scale,
-                      help=f"grow each face box by this factor (default: {TrackOptions.box_scale})")
+    anon.add_argument("--min-score", type=float,
+                      help="detection score threshold in 0..1; lower hides more (default: "
+                           f"{DetectOptions.min_score} for videos, {STILL_MIN_SCORE} for photos)")
+    anon.add_argument("--box-scale", type=float,
+                      help="grow each face box by this factor (default: "
+                           f"{TrackOptions.box_scale} for videos, {STILL_BOX_SCALE} for photos)")
     who = anon.add_mutually_exclusive_group()
     who.add_argument("--only", type=Path, action="append", metavar="PHOTO",
                      help="hide only this person (a photo of one face); repeat for more photos "
@@ -85,12 +88,15 @@ class ProgressBar:
 
 
 def run_anonymize(args: argparse.Namespace) -> int:
-    from app.pipeline.anonymize import anonymize_path
+    from app.pipeline.anonymize import PHOTO_OPTIONS, anonymize_path, is_photo_input
 
+    defaults = PHOTO_OPTIONS if is_photo_input(args.input) else AnonymizeOptions()
     try:
         options = AnonymizeOptions(
-            detect=DetectOptions(min_score=args.min_score),
-            track=TrackOptions(box_scale=args.box_scale),
+            detect=DetectOptions(min_score=defaults.detect.min_score if args.min_score is None
+                                 else args.min_score),
+            track=TrackOptions(box_scale=defaults.track.box_scale if args.box_scale is None
+                               else args.box_scale),
             redact=RedactOptions(style=args.style, shape=args.shape),
         )
         photos = args.only or args.keep or []

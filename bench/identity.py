@@ -1,6 +1,6 @@
 """Identity benchmark: FaceNet speed, verification accuracy and threshold, YouTube Faces.
 
-    .venv/bin/python -m bench.identity [--grid] [--out bench/RESULTS-identity.md]
+    .venv/bin/python -m bench.identity [--grid] [--out bench/RESULTS.md (section "identity")]
 
 Reads ../shared/eval (never copied into the repository):
 - identity/deepface_pairs: both pair files (master.csv, face-recognition-pivot.csv);
@@ -276,7 +276,7 @@ def main(argv=None) -> int:
         print(f"{PAIRS_DIR} is absent; nothing to measure.")
         return 1
     lines = ["# Identity (bench/identity.py)", "",
-             "Command: `.venv/bin/python -m bench.identity --grid --out bench/RESULTS-identity.md`",
+             "Command: `.venv/bin/python -m bench.identity --grid --out bench/RESULTS.md (section "identity")`",
              f"Machine: {os.cpu_count()} CPU cores, TensorFlow CPU. Similarity = cosine of "
              "L2-normalised FaceNet embeddings; crops aligned on CenterFace's 5 landmarks. "
              f"Load average at start: {os.getloadavg()[0]:.1f} (shared machine)."]

@@ -123,3 +123,17 @@ def test_anonymize_folder_keeps_relative_paths(tmp_path, centerface):
     assert found == ["a/b/three.webp", "a/two.png", "one.jpg"]
     for rel in found:
         assert cv2.imread(str(tmp_path / "out" / rel)).shape == (60, 80, 3)
+
+
+@pytest.mark.models
+def test_photos_default_to_the_photo_thresholds(tmp_path, centerface):
+    import cv2
+
+    photo = tmp_path / "p.png"
+    cv2.imwrite(str(photo), np.full((40, 60, 3), 99, np.uint8))
+    report = tmp_path / "r.json"
+    assert veil("anonymize", photo, "--report", report).returncode == 0
+    settings = json.loads(report.read_text())["settings"]
+    assert settings["detect"]["min_score"] == 0.2 and settings["track"]["box_scale"] == 1.5
+    assert veil("anonymize", photo, "--min-score", "0.4", "--report", report).returncode == 0
+    assert json.loads(report.read_text())["settings"]["detect"]["min_score"] == 0.4

@@ -21,7 +21,8 @@ from app.pipeline.decide import Policy
 from app.pipeline.decode import (FrameClock, iter_video_frames, open_container, probe_video,
                                  to_display_rgb)
 from app.pipeline.detect import CenterFace, FaceDetector, detect_multiscale, merge_union
-from app.pipeline.schedule import VideoDetectionPlan, still_plan, video_plan
+from app.pipeline.schedule import (STILL_BOX_SCALE, STILL_MIN_SCORE, VideoDetectionPlan,
+                                   still_plan, video_plan)
 from app.pipeline.embed import FaceEmbedder
 from app.pipeline.images import read_image, write_image
 from app.pipeline.encode import VideoWriter
@@ -33,7 +34,8 @@ from app.pipeline.redact import redact_frame, redact_yuv420
 from app.pipeline.prefetch import prefetch
 from app.pipeline.scene import frame_signature, frame_signature_yuv420, is_scene_cut
 from app.pipeline.track import RawTrack, Tracker, boxes_per_frame, finalize_tracks
-from app.pipeline.types import AnonymizeOptions, FaceBoxes, TrackDecision, VideoInfo
+from app.pipeline.types import (AnonymizeOptions, DetectOptions, FaceBoxes, TrackDecision,
+                                TrackOptions, VideoInfo)
 
 log = logging.getLogger(__name__)
 
@@ -311,8 +313,14 @@ def detect_still(detector: FaceDetector, image_rgb: np.ndarray) -> FaceBoxes:
     return detect_multiscale(detector, image_rgb, max_sides, rotations)
 
 
+# Photos have no tracking to fall back on, so they default to a lower score threshold and
+# larger boxes: measured on WIDER val in bench/ (schedule.STILL_MIN_SCORE, STILL_BOX_SCALE).
+PHOTO_OPTIONS = AnonymizeOptions(detect=DetectOptions(min_score=STILL_MIN_SCORE),
+                                 track=TrackOptions(box_scale=STILL_BOX_SCALE))
+
+
 def anonymize_image(input_path: Path, output_path: Path,
-                    options: AnonymizeOptions = AnonymizeOptions(), *,
+                    options: AnonymizeOptions = PHOTO_OPTIONS, *,
                     detector: FaceDetector | None = None) -> dict:
     input_path, output_path = Path(input_path), Path(output_path)
     _check_output(input_path, output_path)
@@ -344,7 +352,7 @@ def anonymize_image(input_path: Path, output_path: Path,
 
 
 def anonymize_folder(input_dir: Path, output_dir: Path,
-                     options: AnonymizeOptions = AnonymizeOptions(), *,
+                     options: AnonymizeOptions = PHOTO_OPTIONS, *,
                      detector: FaceDetector | None = None,
                      progress: ProgressFn | None = None,
                      should_cancel: CancelFn | None = None) -> dict:
@@ -368,6 +376,11 @@ def anonymize_folder(input_dir: Path, output_dir: Path,
             "models": _model_hashes(), "settings": options.to_dict(), "files": files}
 
 
+def is_photo_input(input_path: Path) -> bool:
+    """A folder (of photos) or a JPEG/PNG/WebP file, as opposed to a video."""
+    return input_path.is_dir() or input_path.suffix.lower() in IMAGE_SUFFIXES
+
+
 def default_output_path(input_path: Path) -> Path:
     if input_path.is_dir():
         return input_path.with_name(input_path.name + "-anonymized")
@@ -385,8 +398,7 @@ def anonymize_path(input_path: Path, output_path: Path | None = None,
     if not input_path.exists():
         raise InputError(f"The file {input_path.name!r} does not exist.")
     output_path = Path(output_path) if output_path else default_output_path(input_path)
-    if identity.policy is not Policy.ALL and (input_path.is_dir() or
-                                              input_path.suffix.lower() in IMAGE_SUFFIXES):
+    if identity.policy is not Policy.ALL and is_photo_input(input_path):
         raise InputError("--only and --keep work on videos; photos always hide every face.")
     if input_path.is_dir():
         return anonymize_folder(input_path, output_path, options, detector=detector,

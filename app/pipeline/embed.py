@@ -8,7 +8,7 @@ Input tensor ``input:0``: (N, 160, 160, 3) float32 RGB, standardised as ``(x - 1
 The frozen graph has batch size 1 baked into the placeholder and into two reshape constants.
 At load time, in memory only, ``_make_batchable`` sets the placeholder's batch dimension to
 unknown and rewrites those two constants so the graph accepts any batch size; the file on
-disk is never changed, so its SHA-256 check still holds. See bench/RESULTS-identity.md for
+disk is never changed, so its SHA-256 check still holds. See bench/RESULTS.md (section "identity") for
 single vs batched timings.
 """
 
