@@ -35,7 +35,7 @@ def test_missing_file(tmp_path):
 def test_not_a_video(tmp_path):
     bad = tmp_path / "random.mp4"
     bad.write_bytes(np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes())
-    assert_one_sentence(veil("anonymize", bad), "'random.mp4' is not a video or image")
+    assert_one_sentence(veil("anonymize", bad), "'random.mp4' is not a video file")
 
 
 def test_not_an_image(tmp_path):

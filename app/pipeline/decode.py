@@ -28,7 +28,7 @@ def open_container(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r")
     except (av.error.InvalidDataError, UnicodeDecodeError):
-        raise InputError(f"{name!r} is not a video or image file Veil can read.") from None
+        raise InputError(f"{name!r} is not a video file Veil can read.") from None
     except av.error.EOFError:
         raise InputError(f"{name!r} has zero frames: the file ends before its first frame.") from None
     except av.error.PermissionError:
