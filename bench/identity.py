@@ -1,6 +1,6 @@
 """Identity benchmark: FaceNet speed, verification accuracy and threshold, YouTube Faces.
 
-    .venv/bin/python -m bench.identity [--grid] [--out bench/RESULTS.md (section "identity")]
+    .venv/bin/python -m bench.identity [--grid] [--out FILE]  (results: bench/RESULTS.md, section "identity")
 
 Reads ../shared/eval (never copied into the repository):
 - identity/deepface_pairs: both pair files (master.csv, face-recognition-pivot.csv);
@@ -38,7 +38,7 @@ from app.pipeline.identity import (  # noqa: E402
     pick_reference_face,
     read_image_rgb,
 )
-from app.pipeline.types import FaceBoxes, Track  # noqa: E402
+from app.pipeline.types import Track  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 PAIRS_DIR = EVAL / "identity" / "deepface_pairs" / "tests" / "unit" / "dataset"
@@ -239,7 +239,7 @@ def hamilton(detector, embedder, lines, min_similarity, margin, thumbs_dir=None)
     t_embed = time.perf_counter() - t0
     refs = load_references([photo], detector, embedder)
     person_of = group_tracks(track_emb, analysis.tracks)
-    lines.append(f"\n## short_hamilton_clip.mp4 with lin-manuel-miranda.png\n")
+    lines.append("\n## short_hamilton_clip.mp4 with lin-manuel-miranda.png\n")
     lines.append(f"{analysis.frame_count} frames, {len(analysis.tracks)} tracks, {len(samples)} "
                  f"crops kept (analysis {t_analyse:.1f} s including sample collection; embedding "
                  f"all crops {t_embed * 1000:.0f} ms). Thresholds {min_similarity} +- {margin}.\n")
@@ -276,7 +276,8 @@ def main(argv=None) -> int:
         print(f"{PAIRS_DIR} is absent; nothing to measure.")
         return 1
     lines = ["# Identity (bench/identity.py)", "",
-             "Command: `.venv/bin/python -m bench.identity --grid --out bench/RESULTS.md (section "identity")`",
+             "Command: `.venv/bin/python -m bench.identity --grid --out FILE` (the numbers are in "
+             "bench/RESULTS.md, section identity)",
              f"Machine: {os.cpu_count()} CPU cores, TensorFlow CPU. Similarity = cosine of "
              "L2-normalised FaceNet embeddings; crops aligned on CenterFace's 5 landmarks. "
              f"Load average at start: {os.getloadavg()[0]:.1f} (shared machine)."]

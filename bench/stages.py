@@ -13,11 +13,9 @@ import argparse
 import statistics
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

@@ -6,7 +6,7 @@ L2-normalised FaceNet embeddings (``app/pipeline/embed.py``).
 
 Per track and reference person, each crop is compared with every reference photo of that
 person and keeps its best match; the track's similarity is the median over its crops
-(robust to one blurred or turned frame, see bench/RESULTS.md (section "identity")). A track is then
+(robust to one blurred or turned frame, see bench/RESULTS.md, section "identity"). A track is then
 
 - a *match* when similarity >= min_similarity + ambiguity_margin,
 - a *non-match* when similarity < min_similarity - ambiguity_margin,
@@ -26,7 +26,7 @@ import numpy as np
 
 from app.pipeline.types import Track, TrackDecision
 
-# Calibrated on ../shared/eval/identity with bench/identity.py (see bench/RESULTS.md (section "identity")).
+# Calibrated on ../shared/eval/identity with bench/identity.py (see bench/RESULTS.md, section "identity").
 DEFAULT_MIN_SIMILARITY = 0.45
 DEFAULT_AMBIGUITY_MARGIN = 0.10
 
