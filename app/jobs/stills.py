@@ -11,6 +11,8 @@ import av
 import cv2
 import numpy as np
 
+from app.pipeline.decode import main_video_stream
+
 log = logging.getLogger(__name__)
 MAX_WIDTH_PX = 960
 
@@ -44,7 +46,7 @@ def _fraction(value) -> float:
 def frame_at(path: Path, time_s: float) -> np.ndarray | None:
     """The first frame shown at or after ``time_s`` (BGR), or the last frame before the end."""
     with av.open(str(path)) as container:
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         stream.thread_type = "AUTO"
         if time_s > 0 and stream.time_base:
             container.seek(int(time_s / stream.time_base), stream=stream, backward=True)

@@ -18,8 +18,8 @@ import numpy as np
 from app.pipeline import models
 from app.pipeline.analysis import Analysis
 from app.pipeline.decide import Policy
-from app.pipeline.decode import (FrameClock, iter_video_frames, open_container, probe_video,
-                                 to_display_rgb)
+from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_stream,
+                                 open_container, probe_video, to_display_rgb)
 from app.pipeline.detect import CenterFace, FaceDetector, detect_multiscale, merge_union
 from app.pipeline.schedule import (STILL_BOX_SCALE, STILL_MIN_SCORE, VideoDetectionPlan,
                                    still_plan, video_plan)
@@ -149,7 +149,7 @@ def render_video(input_path: Path, output_path: Path, analysis: Analysis,
     # their decoded planes (faces hidden there), untouched pixels bit for bit as decoded.
     needs_rgb = bool(info.rotation_deg or info.width % 2 or info.height % 2)
     with open_container(Path(input_path)) as container:
-        video_stream = container.streams.video[0]
+        video_stream = main_video_stream(container)
         video_stream.thread_type = "AUTO"
         streams = [video_stream, *container.streams.audio]
         with VideoWriter(info, output_path, container) as writer:

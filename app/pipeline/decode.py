@@ -37,6 +37,24 @@ def open_container(path: Path) -> av.container.InputContainer:
         raise InputError(f"{name!r} could not be opened as a video ({error.strerror}).") from None
 
 
+# A cover picture or thumbnail stored as a "video" stream is not the video.
+_NOT_THE_VIDEO = (av.stream.Disposition.attached_pic | av.stream.Disposition.still_image
+                  | av.stream.Disposition.timed_thumbnails)
+
+
+def main_video_stream(container) -> av.video.stream.VideoStream:
+    """The stream to anonymise: the first video stream that is not a cover picture or a
+    thumbnail track, preferring one marked default. InputError when there is none."""
+    candidates = [s for s in container.streams.video if not s.disposition & _NOT_THE_VIDEO]
+    if not candidates:
+        name = Path(container.name).name
+        if container.streams.video:
+            raise InputError(f"{name!r} has only a cover picture, no video stream.")
+        raise InputError(f"{name!r} has no video stream.")
+    defaults = [s for s in candidates if s.disposition & av.stream.Disposition.default]
+    return (defaults or candidates)[0]
+
+
 def _rotation_of_first_frame(container, stream) -> tuple[int, Frame | None]:
     for frame in container.decode(stream):
         return int(round(frame.rotation or 0)) % 360, frame
@@ -53,9 +71,7 @@ def probe_video(path: Path, decode_first_frame: bool = True) -> VideoInfo:
     path = Path(path)
     name = path.name
     with open_container(path) as container:
-        if not container.streams.video:
-            raise InputError(f"{name!r} has no video stream.")
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         ctx = stream.codec_context
         if ctx is None or ctx.codec is None:
             raise InputError(f"{name!r} uses a video codec Veil cannot decode.")
@@ -121,7 +137,7 @@ def iter_video_frames(info: VideoInfo) -> Iterator[tuple[int, int, av.VideoFrame
     """(index, pts, decoded frame) for every frame of the first video stream, in presentation
     order, as stored (not yet turned; see ``to_display_rgb``)."""
     with open_container(Path(info.path)) as container:
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         stream.thread_type = "AUTO"
         clock = FrameClock(info)
         try:

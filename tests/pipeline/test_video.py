@@ -239,3 +239,57 @@ def test_scene_cut_found_and_tracks_end_there(tmp_path, scripted_detector):
     assert report["scene_cuts"] == [6]
     spans = sorted((t["first_frame"], t["last_frame"]) for t in report["tracks"])
     assert spans == [(0, 5), (6, 11)]  # padding does not cross the cut either
+
+
+def test_cover_picture_stream_is_not_taken_for_the_video():
+    from types import SimpleNamespace
+
+    from app.pipeline.decode import main_video_stream
+
+    d = av.stream.Disposition
+    cover = SimpleNamespace(disposition=d.attached_pic, name="cover")
+    thumbs = SimpleNamespace(disposition=d.timed_thumbnails, name="thumbs")
+    plain = SimpleNamespace(disposition=d(0), name="plain")
+    default = SimpleNamespace(disposition=d.default, name="default")
+
+    def container(*streams):
+        return SimpleNamespace(name="clip.mp4", streams=SimpleNamespace(video=list(streams)))
+
+    assert main_video_stream(container(cover, thumbs, plain)).name == "plain"
+    assert main_video_stream(container(cover, plain, default)).name == "default"
+    with pytest.raises(InputError, match="only a cover picture"):
+        main_video_stream(container(cover))
+    with pytest.raises(InputError, match="no video stream"):
+        main_video_stream(container())
+
+
+def test_mpeg_ts_with_b_frames_keeps_timestamps_and_audio_payload(tmp_path, scripted_detector):
+    """Broadcast-style input: MPEG-TS, B-frames, a start offset, ADTS AAC. MP4 stores AAC
+    without ADTS headers; the audio payload after them is kept byte for byte."""
+    source = tmp_path / "in.ts"
+    with av.open(str(source), "w", format="mpegts") as out:
+        video = out.add_stream("libx264", rate=25, options={"preset": "medium", "bf": "3"})
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        audio = out.add_stream("aac", rate=48000, layout="mono")
+        rng = np.random.default_rng(3)
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8),
+                                               format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        for start in range(0, 48000, 1024):
+            chunk = (np.sin(np.arange(start, start + 1024) / 20) * 8000).astype(np.int16)[None]
+            samples = av.AudioFrame.from_ndarray(chunk, format="s16", layout="mono")
+            samples.sample_rate, samples.pts = 48000, start
+            out.mux(audio.encode(samples))
+        out.mux(audio.encode(None))
+    out_path = tmp_path / "out.mp4"
+    anonymize_video(source, out_path, BOX_ONLY,
+                    detector=scripted_detector(boxes_for_call=lambda i: [[10, 10, 50, 50]]))
+    before, after = read_video(source, False), read_video(out_path, False)
+    assert before.times_s[0] > 0  # MPEG-TS starts late...
+    assert after.times_s == before.times_s  # ...and the output keeps every timestamp
+    adts_header = 7
+    assert [p[adts_header:] for p in before.audio_packets[0]] == after.audio_packets[0]
+    assert len(after.audio_packets[0]) > 40
