@@ -23,13 +23,12 @@ from app.pipeline.anonymize import analyse_video, anonymize_video, detection_pla
 from app.pipeline.decide import decide_all  # noqa: E402
 from app.pipeline.decode import iter_frames, probe_video  # noqa: E402
 from app.pipeline.detect import CenterFace  # noqa: E402
-from app.pipeline.encode import VideoWriter  # noqa: E402
 from app.pipeline.redact import redact_yuv420  # noqa: E402
 from app.pipeline.scene import frame_signature_yuv420  # noqa: E402
 from app.pipeline.track import boxes_per_frame  # noqa: E402
 from app.pipeline.types import AnonymizeOptions  # noqa: E402
 from bench.common import EVAL_DIR, OUT_DIR, command_line, machine_note, md_table, write_section  # noqa: E402
-from bench.video import VIDEO_OUT, make_1080p  # noqa: E402
+from bench.video import VIDEO_OUT, decode_encode_floor, make_1080p  # noqa: E402
 
 CLIP_720 = EVAL_DIR / "clips" / "multi_person" / "2person.mp4"
 
@@ -88,14 +87,7 @@ def measure(clip: Path, detector) -> dict[str, float]:
     out = OUT_DIR / "stages" / f"{clip.stem}-floor.mp4"
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with av.open(str(clip)) as c, VideoWriter(info, out, c) as writer:
-        c.streams.video[0].thread_type = "AUTO"
-        for packet in c.demux(c.streams.video[0], *c.streams.audio):
-            if packet.stream.type == "audio":
-                writer.copy_packet(packet)
-                continue
-            for frame in packet.decode():
-                writer.write_frame(frame, frame.pts)
+    decode_encode_floor(clip, out)
     floor_s = time.perf_counter() - t0
     result["decode + encode (floor)"] = floor_s / frames
     result["encode (floor - decode)"] = max(floor_s / frames - result["decode"], 0.0)

@@ -25,7 +25,6 @@ import statistics
 import time
 import sys
 from collections import defaultdict
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -163,33 +162,25 @@ def reencode(src: Path, dst: Path) -> float:
 
 
 # ---------------------------------------------------------------- speed
-def decode_encode_floor(src: Path, dst: Path) -> float:
-    """The floor any pipeline sits on: decode every frame, encode it with libx264 veryfast
-    (the same encoder settings as Veil), copy the audio packets. Returns frames written."""
+def decode_encode_floor(src: Path, dst: Path) -> int:
+    """The floor any pipeline sits on: decode every frame and encode it with Veil's own writer
+    (app.pipeline.encode: libx264, same settings, audio packets copied), no detection and no
+    redaction. Returns frames written."""
+    from app.pipeline.decode import main_video_stream, probe_video
+    from app.pipeline.encode import VideoWriter
+
+    info = probe_video(src)
     frames = 0
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        vin = inp.streams.video[0]
-        vin.thread_type = "AUTO"
-        vout = out.add_stream("libx264", rate=vin.average_rate or Fraction(25))
-        vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
-        vout.time_base = vin.time_base
-        vout.options = {"preset": "veryfast", "crf": "20"}
-        audio_map = {}
-        for a in inp.streams.audio:
-            audio_map[a.index] = out.add_stream_from_template(a)
-        for packet in inp.demux(vin, *inp.streams.audio):
+    with av.open(str(src)) as inp, VideoWriter(info, dst, inp) as writer:
+        video = main_video_stream(inp)
+        video.thread_type = "AUTO"
+        for packet in inp.demux(video, *inp.streams.audio):
             if packet.stream.type == "audio":
-                if packet.dts is not None:
-                    packet.stream = audio_map[packet.stream.index]
-                    out.mux(packet)
+                writer.copy_packet(packet)
                 continue
             for frame in packet.decode():
-                frame.pict_type = av.video.frame.PictureType.NONE
-                for p in vout.encode(frame):
-                    out.mux(p)
+                writer.write_frame(frame, frame.pts)
                 frames += 1
-        for p in vout.encode():
-            out.mux(p)
     return frames
 
 

@@ -150,8 +150,7 @@ class PipelineEngine:
                *, progress: ProgressFn, should_cancel: CancelFn, timing: dict) -> dict:
         from app.pipeline.analysis import Analysis
         from app.pipeline.anonymize import render_video, video_report
-        from app.pipeline.models import sha256_file
-        from app.pipeline.people import References
+        from app.pipeline.people import References, reference_photos
 
         if isinstance(analysis, dict):
             analysis = Analysis.from_dict(self._probe_full(input_path), analysis)
@@ -164,7 +163,6 @@ class PipelineEngine:
                   "render_fps": round(frames / max(render_s, 1e-9), 2)}
         identity = identity_options(options, reference_paths)
         # The embeddings are not needed to write the report: only which photos were used.
-        references = References([], [{"file": p.name, "sha256": sha256_file(p)}
-                                     for p in identity.reference_paths])
+        references = References([], reference_photos(identity.reference_paths))
         return video_report(input_path, output_path, analysis, decisions, anonymize_options,
                             timing, identity, references)

@@ -62,8 +62,12 @@ def load_references(options: IdentityOptions, detector: FaceDetector,
     if options.policy is Policy.ALL:
         return References()
     people = identity.load_references(options.reference_paths, detector, embedder)
-    photos = [{"file": p.name, "sha256": models.sha256_file(p)} for p in options.reference_paths]
-    return References(people, photos)
+    return References(people, reference_photos(options.reference_paths))
+
+
+def reference_photos(paths: Sequence[Path]) -> list[dict]:
+    """What the report records of the reference photos: file name and SHA-256."""
+    return [{"file": p.name, "sha256": models.sha256_file(p)} for p in paths]
 
 
 def decide_tracks(analysis: Analysis, options: IdentityOptions, references: References,
