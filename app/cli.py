@@ -44,10 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="shape of the hidden area (default: ellipse)")
     anon.add_argument("--min-score", type=float,
                       help="detection score threshold in 0..1; lower hides more (default: "
-                           f"{DetectOptions.min_score} for videos, {STILL_MIN_SCORE} for photos)")
+                           f"{DetectOptions.min_score} for videos, {STILL_MIN_SCORE} for photos, where "
+                           "faces two passes agree on are kept down to half of it)")
     anon.add_argument("--box-scale", type=float,
                       help="grow each face box by this factor (default: "
-                           f"{TrackOptions.box_scale} for videos, {STILL_BOX_SCALE} for photos)")
+                           f"{TrackOptions.box_scale} for videos, {STILL_BOX_SCALE} for photos, "
+                           "where faces under 64 px get up to 0.6 more)")
     who = anon.add_mutually_exclusive_group()
     who.add_argument("--only", type=Path, action="append", metavar="PHOTO",
                      help="hide only this person (a photo of one face); repeat for more photos "

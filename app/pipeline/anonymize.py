@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import av
@@ -20,8 +20,9 @@ from app.pipeline.analysis import Analysis
 from app.pipeline.decide import Policy
 from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_stream,
                                  open_container, probe_video, to_display_rgb)
-from app.pipeline.detect import CenterFace, FaceDetector, detect_multiscale, merge_union
-from app.pipeline.schedule import (STILL_BOX_SCALE, STILL_MIN_SCORE, VideoDetectionPlan,
+from app.pipeline.detect import CenterFace, FaceDetector, merge_union, mirror_faces, vote
+from app.pipeline.schedule import (RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU, STILL_BOX_SCALE,
+                                   STILL_MIN_SCORE, VideoDetectionPlan, still_box_scales,
                                    still_plan, video_plan)
 from app.pipeline.embed import FaceEmbedder
 from app.pipeline.images import read_image, write_image
@@ -259,8 +260,9 @@ def _sha256_or_none(path: Path) -> str | None:
     return models.sha256_file(path) if path.is_file() else None
 
 
-def _model_hashes() -> dict[str, str]:
-    return {m.name: m.sha256 for m in (models.CENTERFACE_ORIGINAL, models.CENTERFACE)}
+def _model_hashes(photos: bool = False) -> dict[str, str]:
+    used = (models.CENTERFACE_ORIGINAL, models.CENTERFACE) + ((models.RETINAFACE,) if photos else ())
+    return {m.name: m.sha256 for m in used}
 
 
 def video_report(input_path: Path, output_path: Path, analysis: Analysis,
@@ -308,32 +310,71 @@ def video_report(input_path: Path, output_path: Path, analysis: Analysis,
 
 # ---- stills -------------------------------------------------------------------------------
 
-def detect_still(detector: FaceDetector, image_rgb: np.ndarray) -> FaceBoxes:
-    max_sides, rotations = still_plan(image_rgb.shape[:2])
-    return detect_multiscale(detector, image_rgb, max_sides, rotations)
+PhotoDetectors = Mapping[str, FaceDetector]
 
 
-# Photos have no tracking to fall back on, so they default to a lower score threshold and
-# larger boxes: measured on WIDER val in bench/ (schedule.STILL_MIN_SCORE, STILL_BOX_SCALE).
+def load_photo_detectors(options: AnonymizeOptions) -> dict[str, FaceDetector]:
+    """Both networks of the photo plan, keeping every face down to the agreement threshold."""
+    from app.pipeline.retinaface import RetinaFace
+
+    floor = options.detect.min_score / 2
+    return {"centerface": CenterFace(min_score=floor), "retinaface": RetinaFace(min_score=floor)}
+
+
+def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray,
+                 min_score: float = STILL_MIN_SCORE) -> FaceBoxes:
+    """Faces in one photo: every pass of ``schedule.STILL_PASSES`` whose detector is given
+    (a single detector stands for CenterFace), combined by ``detect.vote``."""
+    if not isinstance(detectors, Mapping):
+        detectors = {"centerface": detectors}
+    h, w = image_rgb.shape[:2]
+    mirrored = None
+    found, alone_min_scores = [], []
+    for still_pass, side_px in still_plan((h, w)):
+        detector = detectors.get(still_pass.detector)
+        if detector is None:
+            continue
+        if still_pass.mirrored:
+            if mirrored is None:
+                mirrored = np.ascontiguousarray(image_rgb[:, ::-1])
+            faces = mirror_faces(detector.detect(mirrored, side_px), w)
+        else:
+            faces = detector.detect(image_rgb, side_px)
+        size_px = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
+        keep = size_px < still_pass.max_face_px
+        found.append(FaceBoxes(faces.xyxy[keep], faces.score[keep], faces.landmarks[keep]))
+        alone_min_scores.append(min_score if still_pass.detector == "centerface"
+                                else max(RETINAFACE_MIN_SCORE, min_score))
+    return vote(found, alone_min_scores, min_score / 2, STILL_AGREE_MIN_IOU)
+
+
+def still_hide_boxes(faces: FaceBoxes, box_scale: float, image_wh: tuple[int, int]) -> np.ndarray:
+    """The area hidden for each photo face: small faces get a wider margin (schedule.py)."""
+    from app.pipeline.boxes import clip_boxes, scale_boxes
+
+    size_px = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
+    return clip_boxes(scale_boxes(faces.xyxy, still_box_scales(size_px, box_scale)), image_wh)
+
+
+# Photos have no tracking to fall back on: more passes, two networks, a lower score threshold
+# and wider margins for small faces, measured on WIDER val in bench/ (schedule.py).
 PHOTO_OPTIONS = AnonymizeOptions(detect=DetectOptions(min_score=STILL_MIN_SCORE),
                                  track=TrackOptions(box_scale=STILL_BOX_SCALE))
 
 
 def anonymize_image(input_path: Path, output_path: Path,
                     options: AnonymizeOptions = PHOTO_OPTIONS, *,
-                    detector: FaceDetector | None = None) -> dict:
+                    detector: PhotoDetectors | FaceDetector | None = None) -> dict:
     input_path, output_path = Path(input_path), Path(output_path)
     _check_output(input_path, output_path)
     if output_path.suffix.lower() != input_path.suffix.lower():
         raise OutputError(f"A photo keeps its format: name the output with {input_path.suffix!r}.")
     image = read_image(input_path)
-    detector = detector or load_detector(options)
+    detector = detector or load_photo_detectors(options)
     rgb = np.ascontiguousarray(image[..., :3])
-    faces = detect_still(detector, rgb)
-    from app.pipeline.boxes import clip_boxes, scale_boxes
-
+    faces = detect_still(detector, rgb, options.detect.min_score)
     h, w = rgb.shape[:2]
-    hide_xyxy = clip_boxes(scale_boxes(faces.xyxy, options.track.box_scale), (w, h))
+    hide_xyxy = still_hide_boxes(faces, options.track.box_scale, (w, h))
     redacted = redact_frame(rgb, list(hide_xyxy), options.redact)
     if image.shape[2] == 4:
         redacted = np.concatenate([redacted, image[..., 3:]], axis=2)
@@ -342,7 +383,7 @@ def anonymize_image(input_path: Path, output_path: Path,
         "kind": "image",
         "input": {"path": str(input_path), "sha256": _sha256_or_none(input_path)},
         "output": {"path": str(output_path), "sha256": _sha256_or_none(output_path)},
-        "models": _model_hashes(),
+        "models": _model_hashes(photos=True),
         "settings": options.to_dict(),
         "width": w, "height": h,
         "faces": [{"xyxy": [round(float(v), 1) for v in box], "score": round(float(s), 3),
@@ -353,7 +394,7 @@ def anonymize_image(input_path: Path, output_path: Path,
 
 def anonymize_folder(input_dir: Path, output_dir: Path,
                      options: AnonymizeOptions = PHOTO_OPTIONS, *,
-                     detector: FaceDetector | None = None,
+                     detector: PhotoDetectors | FaceDetector | None = None,
                      progress: ProgressFn | None = None,
                      should_cancel: CancelFn | None = None) -> dict:
     """Every photo under input_dir (recursively) to the same relative path under output_dir."""
@@ -364,7 +405,7 @@ def anonymize_folder(input_dir: Path, output_dir: Path,
                     if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
         raise InputError(f"The folder {input_dir.name!r} has no JPEG, PNG or WebP photos.")
-    detector = detector or load_detector(options)
+    detector = detector or load_photo_detectors(options)
     meter = ProgressMeter("images", len(images), progress, should_cancel, 0.0, 1.0)
     files = []
     for path in images:
@@ -373,7 +414,7 @@ def anonymize_folder(input_dir: Path, output_dir: Path,
         meter.advance()
     meter.report(final=True)
     return {"kind": "folder", "input": str(input_dir), "output": str(output_dir),
-            "models": _model_hashes(), "settings": options.to_dict(), "files": files}
+            "models": _model_hashes(photos=True), "settings": options.to_dict(), "files": files}
 
 
 def is_photo_input(input_path: Path) -> bool:

