@@ -19,6 +19,8 @@ STEPS = [
     [PY, "bench/detector_cost.py"],
     [PY, "bench/stills.py", "detector"],
     [PY, "bench/stills.py", "render"],
+    [PY, "bench/stills_plans.py", "passes"],
+    [PY, "bench/stills_plans.py", "judge", "--write"],
     [PY, "bench/video.py", "youtube"],
     [PY, "bench/video.py", "speed"],
 ]

@@ -115,7 +115,7 @@ def cmd_detector(args) -> None:
     for min_score in args.min_scores:
         for name, parts in plans.items():
             cost = sum(cache[p][1] for p in parts)
-            row, _ = recall_row(f"Veil {name}, min_score {min_score}", images,
+            row, _ = recall_row(f"CenterFace {name}, min_score {min_score}", images,
                                 lambda rel: union([cache[p][0][rel] for p in parts], min_score), cost)
             rows.append(row)
             print(row, flush=True)
@@ -131,11 +131,11 @@ def cmd_detector(args) -> None:
         rows.append(row)
     header = ["plan (photo long side 1024 px)"] + [f"{b[0]} px %" for b in SIZE_BUCKETS_PX] + [
         "easy %", "medium %", "hard %", "FP / photo", "ms / photo"]
-    body = (f"### Stills: detector recall on WIDER val (IoU >= 0.5)\n\n`{command_line()}` "
+    body = (f"### Stills: CenterFace recall on WIDER val (IoU >= 0.5)\n\n`{command_line()}` "
             f"({machine_note()}; {len(images)} of the 293 photos, faces by longer side; deface's row is its own "
             "detector output from `bench/deface_stills.py`; its ms include reading, blurring and "
             "writing the photo; ms were measured in separate runs on a loaded shared machine: compare "
-            "them only within Veil's rows, passes of one cache)\n\n" + md_table(header, rows))
+            "them only within CenterFace's rows, passes of one cache. Veil's photo plan adds RetinaFace and a vote: see stills-plans)\n\n" + md_table(header, rows))
     write_section("stills-detector", body)
 
 
@@ -174,6 +174,19 @@ def judge(images, variants: dict) -> dict:
             st["textured"] += t
             st["lost"] += lost
     return stats
+
+
+def visibility_cells(st: dict) -> list:
+    """Table cells for one judged variant: visible % (n) per size bucket, for >= 20 px, and
+    the over-redaction %."""
+    vis = st["vis"]
+    ge20 = sum((vis[b] for b in ("20-50", "50-100", ">=100")), [])
+
+    def pct(v):
+        return round(100 * float(np.mean(v)), 2) if v else float("nan")
+
+    return ([f"{pct(vis[b[0]])} ({int(np.sum(vis[b[0]]))})" for b in SIZE_BUCKETS_PX]
+            + [f"{pct(ge20)} ({int(np.sum(ge20))})", round(100 * st["lost"] / max(st["textured"], 1), 2)])
 
 
 def from_dir(root: Path):
@@ -220,12 +233,7 @@ def cmd_render(args) -> None:
     stats = judge(images, variants)
     rows = []
     for name, st in stats.items():
-        vis = st["vis"]
-        ge20 = sum((vis[b] for b in ("20-50", "50-100", ">=100")), [])
-        pct = lambda v: round(100 * float(np.mean(v)), 2) if v else float("nan")
-        rows.append([name] + [f"{pct(vis[b[0]])} ({int(np.sum(vis[b[0]]))})" for b in SIZE_BUCKETS_PX]
-                    + [f"{pct(ge20)} ({int(np.sum(ge20))})",
-                       round(100 * st["lost"] / max(st["textured"], 1), 2), st["nan"]])
+        rows.append([name] + visibility_cells(st) + [st["nan"]])
         print(rows[-1], flush=True)
     timing = ", ".join(f"{k} {v:.0f} s ({v / len(images) * 1000:.0f} ms/photo)" for k, v in times.items())
     header = ["output"] + [f"{b[0]} px visible % (n)" for b in SIZE_BUCKETS_PX] + [

@@ -7,7 +7,8 @@ Same photos, faces and criterion as ``bench/stills.py render`` (every 3rd WIDER 
 fine-detail correlation inside the inner 80% of each face box; over-redaction on textured
 16x16 blocks outside all faces grown 1.6x). The redaction is Veil's own (``redact_frame``,
 mosaic in an ellipse); only the JPEG write is skipped, which the q75/q95 check rows show does
-not change the verdicts.
+not change the verdicts. The cache is keyed by pass name only: delete
+bench/out/stills/plans-cache after changing a detector.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def cmd_passes(args) -> None:
 CF1, CF15, CF2, CFF, CF2F = "cf_plain_x1", "cf_plain_x1.5", "cf_plain_x2", "cf_flip_x1", "cf_flip_x2"
 RF1, RF2, RFH, RFF, RF2F = "rf_plain_x1", "rf_plain_x2", "rf_plain_x0.5", "rf_flip_x1", "rf_flip_x2"
 ANY = float("inf")
+DEFACE_ROW = "deface 1.5.0 default (its own outputs, from bench/stills.py render)"
 
 
 def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2)):
@@ -113,6 +115,11 @@ PLANS = {
         plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], agree=0.15),
     "same, no vote (each pass alone)":
         plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], agree=1.0),
+    "Veil's default passes with --min-score 0.3 (agreement at 0.15)":
+        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], cf_alone=0.3, agree=0.15),
+    "Veil's default passes with --min-score 0.4 --box-scale 1.0":
+        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], cf_alone=0.4, agree=0.2,
+             box_scale=("photo", 1.0)),
     "CF 1x + 2x + mirrored, RF 0.5x + mirrored, vote":
         plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (RFH, ANY), (RFF, 100)]),
     "CF 1x + 2x + both mirrored, RF 1x + 2x + 0.5x + both mirrored, vote (9 passes)":
@@ -123,7 +130,7 @@ PLANS = {
 
 def plan_boxes(dets: dict, rel: str, spec) -> np.ndarray:
     """Hide boxes for one photo under one plan, as Veil computes them."""
-    from app.pipeline.boxes import scale_boxes
+    from app.pipeline.boxes import long_side_px, scale_boxes
     from app.pipeline.detect import vote
     from app.pipeline.schedule import still_box_scales
     from app.pipeline.types import FaceBoxes
@@ -132,13 +139,11 @@ def plan_boxes(dets: dict, rel: str, spec) -> np.ndarray:
     found, alone = [], []
     for key, max_px in passes:
         xyxy, score = dets[key][rel]
-        size = np.maximum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])
-        keep = size < max_px
+        keep = long_side_px(xyxy) < max_px
         found.append(FaceBoxes(xyxy[keep], score[keep], np.full((int(keep.sum()), 5, 2), np.nan, np.float32)))
         alone.append(cf_alone if key.startswith("cf") else rf_alone)
     faces = vote(found, alone, agree, 0.3)
-    size = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
-    factor = still_box_scales(size, box_scale[1]) if isinstance(box_scale, tuple) else box_scale
+    factor = still_box_scales(long_side_px(faces.xyxy), box_scale[1]) if isinstance(box_scale, tuple) else box_scale
     return scale_boxes(faces.xyxy, factor)
 
 
@@ -149,7 +154,7 @@ def pass_cost_ms(keys) -> float:
 def cmd_judge(args) -> None:
     from app.pipeline.redact import redact_frame
     from app.pipeline.types import RedactOptions
-    from stills import judge
+    from stills import from_dir, judge, visibility_cells
 
     images = load_wider()[::SUBSAMPLE]
     keys = {pass_key(*p) for p in PASSES}
@@ -162,15 +167,15 @@ def cmd_judge(args) -> None:
     def produce(spec):
         return lambda rel, src: redact_frame(src, list(plan_boxes(dets, rel, spec)), options)
 
-    stats = judge(images, {name: produce(plan) for name, plan in plans.items()})
+    variants = {name: produce(plan) for name, plan in plans.items()}
+    deface_out = OUT_DIR / "stills" / "deface"
+    if deface_out.is_dir():  # written by `bench/stills.py render`
+        variants[DEFACE_ROW] = from_dir(deface_out)
+    stats = judge(images, variants)
     rows = []
     for name, st in stats.items():
-        vis = st["vis"]
-        ge20 = sum((vis[b] for b in ("20-50", "50-100", ">=100")), [])
-        pct = lambda v: round(100 * float(np.mean(v)), 2) if v else float("nan")
-        rows.append([name] + [f"{pct(vis[b[0]])} ({int(np.sum(vis[b[0]]))})" for b in SIZE_BUCKETS_PX]
-                    + [f"{pct(ge20)} ({int(np.sum(ge20))})", round(100 * st["lost"] / max(st["textured"], 1), 2),
-                       round(pass_cost_ms(k for k, _ in plans[name][0]))])
+        cost = round(pass_cost_ms(k for k, _ in plans[name][0])) if name in plans else "-"
+        rows.append([name] + visibility_cells(st) + [cost])
         print(rows[-1], flush=True)
     header = ["plan"] + [f"{b[0]} px visible % (n)" for b in SIZE_BUCKETS_PX] + [
         ">=20 px visible % (n)", "over-redaction %", "detector ms / photo"]

@@ -17,6 +17,7 @@ import numpy as np
 
 from app.pipeline import models
 from app.pipeline.analysis import Analysis
+from app.pipeline.boxes import clip_boxes, long_side_px, scale_boxes
 from app.pipeline.decide import Policy
 from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_stream,
                                  open_container, probe_video, to_display_rgb)
@@ -340,8 +341,7 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
             faces = mirror_faces(detector.detect(mirrored, side_px), w)
         else:
             faces = detector.detect(image_rgb, side_px)
-        size_px = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
-        keep = size_px < still_pass.max_face_px
+        keep = long_side_px(faces.xyxy) < still_pass.max_face_px
         found.append(FaceBoxes(faces.xyxy[keep], faces.score[keep], faces.landmarks[keep]))
         alone_min_scores.append(min_score if still_pass.detector == "centerface"
                                 else max(RETINAFACE_MIN_SCORE, min_score))
@@ -350,10 +350,8 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
 
 def still_hide_boxes(faces: FaceBoxes, box_scale: float, image_wh: tuple[int, int]) -> np.ndarray:
     """The area hidden for each photo face: small faces get a wider margin (schedule.py)."""
-    from app.pipeline.boxes import clip_boxes, scale_boxes
-
-    size_px = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
-    return clip_boxes(scale_boxes(faces.xyxy, still_box_scales(size_px, box_scale)), image_wh)
+    factors = still_box_scales(long_side_px(faces.xyxy), box_scale)
+    return clip_boxes(scale_boxes(faces.xyxy, factors), image_wh)
 
 
 # Photos have no tracking to fall back on: more passes, two networks, a lower score threshold

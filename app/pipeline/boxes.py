@@ -5,6 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 
+def long_side_px(xyxy: np.ndarray) -> np.ndarray:
+    """(N, 4) -> (N,) longer side of each box: the face size used by the photo plan."""
+    return np.maximum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])
+
+
 def box_area(xyxy: np.ndarray) -> np.ndarray:
     """(N, 4) -> (N,) area; negative extents count as zero."""
     wh = np.clip(xyxy[:, 2:4] - xyxy[:, 0:2], 0, None)

