@@ -15,7 +15,7 @@ from pathlib import Path
 from app.pipeline.decide import DEFAULT_MIN_SIMILARITY, Policy
 from app.pipeline.errors import VeilError
 from app.pipeline.people import IdentityOptions
-from app.pipeline.schedule import STILL_BOX_SCALE, STILL_MIN_SCORE
+from app.pipeline.schedule import STILL_BOX_SCALE, STILL_MIN_SCORE, STILL_SMALL_FACE_EXTRA_SCALE
 from app.pipeline.progress import Progress
 from app.pipeline.types import (AnonymizeOptions, DetectOptions, RedactOptions, RedactShape,
                                 RedactStyle, TrackOptions)
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     anon.add_argument("--box-scale", type=float,
                       help="grow each face box by this factor (default: "
                            f"{TrackOptions.box_scale} for videos, {STILL_BOX_SCALE} for photos, "
-                           "where faces under 64 px get up to 0.6 more)")
+                           f"where faces under 64 px get up to {STILL_SMALL_FACE_EXTRA_SCALE} more)")
     who = anon.add_mutually_exclusive_group()
     who.add_argument("--only", type=Path, action="append", metavar="PHOTO",
                      help="hide only this person (a photo of one face); repeat for more photos "

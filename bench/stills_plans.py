@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import (OUT_DIR, SIZE_BUCKETS_PX, WIDER_DIR, command_line, load_wider,  # noqa: E402
                     machine_note, md_table, write_section)
 
-CACHE = OUT_DIR / "stills" / "plans-cache"
+CACHE_ROOT = OUT_DIR / "stills" / "plans-cache"
 RAW_MIN_SCORE = 0.1
 SUBSAMPLE = 3
 
@@ -45,8 +45,12 @@ def pass_key(det: str, flip: bool, factor: float) -> str:
     return f"{det}_{'flip' if flip else 'plain'}_x{factor:g}"
 
 
-def cached(images, det: str, flip: bool, factor: float, detector=None):
-    path = CACHE / f"{pass_key(det, flip, factor)}.npz"
+def cache_dir(subsample: int) -> Path:
+    return CACHE_ROOT if subsample == SUBSAMPLE else CACHE_ROOT.with_name(f"plans-cache-every{subsample}")
+
+
+def cached(images, det: str, flip: bool, factor: float, detector=None, cache: Path = CACHE_ROOT):
+    path = cache / f"{pass_key(det, flip, factor)}.npz"
     if path.exists():
         data = np.load(path, allow_pickle=True)
         return data["dets"].item(), float(data["s_per_image"])
@@ -63,7 +67,7 @@ def cached(images, det: str, flip: bool, factor: float, detector=None):
             xyxy[:, [0, 2]] = w - faces.xyxy[:, [2, 0]]
         dets[image.rel_path] = (xyxy, faces.score)
     s = (time.perf_counter() - t0) / len(images)
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, dets=np.array(dets, dtype=object), s_per_image=s)
     print(f"{pass_key(det, flip, factor)}: {s * 1000:.0f} ms/photo", flush=True)
     return dets, s
@@ -75,14 +79,14 @@ PASSES = [("cf", False, 1), ("cf", False, 2), ("cf", False, 0.5), ("cf", True, 1
 
 
 def cmd_passes(args) -> None:
-    images = load_wider()[::SUBSAMPLE]
+    images = load_wider()[::args.subsample]
     loaded = {}
     for det, flip, factor in PASSES:
-        if args.only and det not in args.only:
+        if (args.only and det not in args.only) or (args.keys and pass_key(det, flip, factor) not in args.keys):
             continue
         if det not in loaded:
             loaded[det] = detector_for(det)
-        cached(images, det, flip, factor, loaded[det])
+        cached(images, det, flip, factor, loaded[det], cache_dir(args.subsample))
 
 
 # ---------------------------------------------------------------- plans, rendered and judged
@@ -94,6 +98,7 @@ CF1, CF15, CF2, CFF, CF2F = "cf_plain_x1", "cf_plain_x1.5", "cf_plain_x2", "cf_f
 RF1, RF2, RFH, RFF, RF2F = "rf_plain_x1", "rf_plain_x2", "rf_plain_x0.5", "rf_flip_x1", "rf_flip_x2"
 ANY = float("inf")
 DEFACE_ROW = "deface 1.5.0 default (its own outputs, from bench/stills.py render)"
+DEFAULT_PLAN = "CF 1x + 1.5x (<100 px) + mirrored, RF 0.5x + mirrored (<100 px), vote (Veil's default)"
 
 
 def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2)):
@@ -107,7 +112,7 @@ PLANS = {
         plan([(CF1, ANY), (CF2, 64)], agree=0.2, box_scale=1.5),
     "CF 1x + 2x (<64 px) + mirrored, vote":
         plan([(CF1, ANY), (CF2, 64), (CFF, ANY)]),
-    "CF 1x + 1.5x (<100 px) + mirrored, RF 0.5x + mirrored (<100 px), vote (Veil's default)":
+    DEFAULT_PLAN:
         plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)]),
     "same, box 1.3 for all sizes":
         plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], box_scale=1.3),
@@ -147,8 +152,8 @@ def plan_boxes(dets: dict, rel: str, spec) -> np.ndarray:
     return scale_boxes(faces.xyxy, factor)
 
 
-def pass_cost_ms(keys) -> float:
-    return sum(1000 * float(np.load(CACHE / f"{k}.npz", allow_pickle=True)["s_per_image"]) for k in keys)
+def pass_cost_ms(keys, cache: Path = CACHE_ROOT) -> float:
+    return sum(1000 * float(np.load(cache / f"{k}.npz", allow_pickle=True)["s_per_image"]) for k in keys)
 
 
 def cmd_judge(args) -> None:
@@ -156,30 +161,45 @@ def cmd_judge(args) -> None:
     from app.pipeline.types import RedactOptions
     from stills import from_dir, judge, visibility_cells
 
-    images = load_wider()[::SUBSAMPLE]
+    images = load_wider()[::args.subsample]
+    cache = cache_dir(args.subsample)
     keys = {pass_key(*p) for p in PASSES}
-    dets = {k: np.load(CACHE / f"{k}.npz", allow_pickle=True)["dets"].item()
-            for k in keys if (CACHE / f"{k}.npz").exists()}
+    dets = {k: np.load(cache / f"{k}.npz", allow_pickle=True)["dets"].item()
+            for k in keys if (cache / f"{k}.npz").exists()}
     plans = {n: p for n, p in PLANS.items()
              if all(k in dets for k, _ in p[0]) and (not args.match or args.match in n)}
     options = RedactOptions()
 
-    def produce(spec):
-        return lambda rel, src: redact_frame(src, list(plan_boxes(dets, rel, spec)), options)
+    def produce(spec, redact_options=options):
+        return lambda rel, src: redact_frame(src, list(plan_boxes(dets, rel, spec)), redact_options)
 
-    variants = {name: produce(plan) for name, plan in plans.items()}
+    if args.cells:  # one plan, different mosaic cell floors (and blur), same hidden areas
+        spec = plans[DEFAULT_PLAN]
+        plans = {f"mosaic, cells >= {m} px": spec for m in (2, 4, 6, 8, 10)} | {"blur": spec}
+        variants = {name: produce(spec, RedactOptions(min_cell_px=int(name.split()[-2])) if "cells" in name
+                                  else RedactOptions(style="blur")) for name in plans}
+    else:
+        variants = {name: produce(plan) for name, plan in plans.items()}
     deface_out = OUT_DIR / "stills" / "deface"
     if deface_out.is_dir():  # written by `bench/stills.py render`
         variants[DEFACE_ROW] = from_dir(deface_out)
     stats = judge(images, variants)
     rows = []
     for name, st in stats.items():
-        cost = round(pass_cost_ms(k for k, _ in plans[name][0])) if name in plans else "-"
+        cost = round(pass_cost_ms((k for k, _ in plans[name][0]), cache)) if name in plans else "-"
         rows.append([name] + visibility_cells(st) + [cost])
         print(rows[-1], flush=True)
     header = ["plan"] + [f"{b[0]} px visible % (n)" for b in SIZE_BUCKETS_PX] + [
         ">=20 px visible % (n)", "over-redaction %", "detector ms / photo"]
-    if args.write:
+    if args.write and args.cells:
+        write_section("stills-mosaic-cells", (
+            "### Stills: mosaic cell size on small faces\n\n"
+            f"`{command_line()}` ({machine_note()}; "
+            f"{'all' if args.subsample == 1 else f'every {args.subsample}th of the'} WIDER val photos, {len(images)}). "
+            "Veil's default photo plan, the same hidden areas, rendered with different floors on the "
+            "mosaic cell size (cells are also at most 1/8 of the hidden box) and with blur; judged "
+            "like `stills.py render`.\n\n" + md_table(["redaction"] + header[1:], rows)))
+    elif args.write:
         write_section("stills-plans", (
             "### Stills: detection plans judged on the rendered photos\n\n"
             f"`{command_line()}` ({machine_note()}; every 3rd WIDER val photo, {len(images)} photos). "
@@ -198,10 +218,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("passes")
-    p.add_argument("--only", nargs="*")
+    p.add_argument("--only", nargs="*", help="detectors (cf, rf)")
+    p.add_argument("--keys", nargs="*", help="passes by name, e.g. cf_plain_x1 rf_flip_x1")
+    p.add_argument("--subsample", type=int, default=SUBSAMPLE, help="every n-th photo")
     p = sub.add_parser("judge")
     p.add_argument("--match", default="")
     p.add_argument("--write", action="store_true")
+    p.add_argument("--cells", action="store_true", help="Veil's plan with different mosaic cell floors")
+    p.add_argument("--subsample", type=int, default=SUBSAMPLE, help="every n-th photo (passes cached first)")
     args = parser.parse_args()
     {"passes": cmd_passes, "judge": cmd_judge}[args.cmd](args)
 

@@ -8,6 +8,7 @@ outside any shape changes.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -15,9 +16,10 @@ import numpy as np
 from app.pipeline.types import RedactOptions, RedactShape, RedactStyle
 
 
-def cell_px_for(box_w: float, box_h: float, max_cells_across: int) -> int:
-    """Mosaic cell size so the box spans at most ``max_cells_across`` cells (at least 2 px)."""
-    return max(2, math.ceil(max(box_w, box_h) / max_cells_across))
+def cell_px_for(box_w: float, box_h: float, max_cells_across: int, min_cell_px: int = 2) -> int:
+    """Mosaic cell size so the box spans at most ``max_cells_across`` cells, and at least
+    ``min_cell_px`` (small faces: fewer, larger cells)."""
+    return max(min_cell_px, math.ceil(max(box_w, box_h) / max_cells_across))
 
 
 def mosaic(region: np.ndarray, cell_px: int) -> np.ndarray:
@@ -93,7 +95,8 @@ def redact_frame(image: np.ndarray, boxes_xyxy: list[np.ndarray] | np.ndarray,
         mask = shape_mask(np.asarray(box), region_xyxy, options.shape)
         if options.style == RedactStyle.MOSAIC:
             box_w, box_h = float(box[2] - box[0]), float(box[3] - box[1])
-            filled = mosaic(region, cell_px_for(box_w, box_h, options.max_cells_across))
+            filled = mosaic(region, cell_px_for(box_w, box_h, options.max_cells_across,
+                                                 options.min_cell_px))
         elif options.style == RedactStyle.BLUR:
             filled = strong_blur(region)
         else:
@@ -122,6 +125,7 @@ def redact_yuv420(planes: np.ndarray, boxes_xyxy: list[np.ndarray] | np.ndarray,
     u = flat[h * w:h * w + chroma_size].reshape(chroma_hw)
     v = flat[h * w + chroma_size:].reshape(chroma_hw)
     chroma_boxes = boxes / 2
-    u = redact_frame(u, chroma_boxes, options, fill_value=128)
-    v = redact_frame(v, chroma_boxes, options, fill_value=128)
+    chroma_options = replace(options, min_cell_px=max(2, options.min_cell_px // 2))
+    u = redact_frame(u, chroma_boxes, chroma_options, fill_value=128)
+    v = redact_frame(v, chroma_boxes, chroma_options, fill_value=128)
     return np.concatenate([luma.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(planes.shape)

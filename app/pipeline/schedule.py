@@ -60,7 +60,9 @@ STILL_MIN_SCORE = 0.2          # CenterFace alone
 RETINAFACE_MIN_SCORE = 0.7     # RetinaFace alone (its scores run higher)
 STILL_AGREE_MIN_IOU = 0.3      # two passes agree when their boxes overlap this much
 # Hidden area: box_scale (1.2 by default) times the detected box for faces >= 64 px, growing
-# to box_scale + 0.6 for faces <= 32 px, whose detected boxes are the least precise.
+# to box_scale + 0.6 for faces <= 32 px, whose detected boxes are the least precise. Measured
+# against 1.3 / +0.3 on all 293 WIDER photos: that loses less background (1.87% against
+# 2.12%) but leaves more faces recognisable (28 against 24 of those >= 20 px): no.
 STILL_BOX_SCALE = 1.2
 STILL_SMALL_FACE_EXTRA_SCALE = 0.6
 STILL_SMALL_FACE_PX = (32, 64)

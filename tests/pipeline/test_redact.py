@@ -128,3 +128,17 @@ def test_redact_yuv420_hides_luma_and_chroma_inside_only(style, h):
     assert not (u_after != u_before)[:, 15:].any()
     if style == RedactStyle.SOLID:
         assert (out[8:28, 10:30] == 16).all() and (u_after[4:14, 5:15] == 128).all()
+
+
+def test_small_face_gets_cells_of_at_least_eight_px():
+    # A 24-px box would get 3-px cells from "8 cells across"; tiny cells keep a small face's
+    # outline, so cells never go under min_cell_px (8 by default).
+    assert cell_px_for(24, 24, 8) == 3
+    assert cell_px_for(24, 24, 8, RedactOptions().min_cell_px) == 8
+    image = texture(64, 9)
+    out = redact_frame(image, [np.array([20.0, 20.0, 44.0, 44.0])], RedactOptions(shape=RedactShape.BOX))
+    row = out[30, 20:44]
+    runs = 1 + np.count_nonzero(np.any(row[1:] != row[:-1], axis=1))
+    assert runs == 3  # 24 px in cells of 8
+    with pytest.raises(ValueError, match="min_cell_px"):
+        RedactOptions(min_cell_px=1)
