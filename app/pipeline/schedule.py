@@ -119,7 +119,8 @@ class VideoDetectionPlan:
 
 # Video: measured in bench/video.py (see RESULTS.md). YouTube Faces (25 fps, 320-640 px):
 # every 3rd frame kept 0 of 750 face-frames visible at 640 and at 320 px; every 5th left 2
-# visible, every 8th 3. Detecting ~10 times a second is the margin kept here.
+# visible, every 8th 1 (3 before mosaic cells had an 8-px floor). Detecting ~10 times a second
+# is the margin kept here.
 # Detector cost (bench/detector_cost.py): 960x540 = 2.2x, 1280x720 = 3.6x, 1920x1080 = 7x
 # the 640x360 pass. A 20-px face is ~7 px at 640 on 1080p, under CenterFace's reach, hence the
 # full-resolution pass (20-50 px faces at their own scale: ~85-90% per pass on WIDER).
