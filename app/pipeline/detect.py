@@ -175,4 +175,4 @@ def vote(passes: list[FaceBoxes], alone_min_scores: list[float], agree_min_score
             agreed = (iou_matrix(faces.xyxy, others) >= agree_min_iou).any(axis=1)
         keep = (faces.score >= alone) | (candidates & agreed)
         kept.append(FaceBoxes(faces.xyxy[keep], faces.score[keep], faces.landmarks[keep]))
-    return merge_union(FaceBoxes.concatenate(kept)) if kept else FaceBoxes.empty()
+    return merge_union(FaceBoxes.concatenate(kept))

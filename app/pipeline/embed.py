@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from app.pipeline import models
+from app.pipeline.tfgraph import frozen_graph_session
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +86,6 @@ def _make_batchable(graph_def) -> None:
         raise RuntimeError(f"FaceNet graph lacks the expected nodes {sorted(missing)}")
 
 
-def _import_tensorflow():
-    """Import TensorFlow without its start-up banner on stderr (oneDNN notices written by C++
-    logging before TF_CPP_MIN_LOG_LEVEL applies); Python errors still propagate."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    return tf
-
-
 class FaceNetEmbedder:
     """FaceNet on TensorFlow. Load once per process; ``embed`` is thread-compatible, not
     thread-safe (one caller at a time).
@@ -115,21 +101,10 @@ class FaceNetEmbedder:
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads!r}")
         path = models.model_path(models.FACENET, models_dir)
-        tf = _import_tensorflow()
-
-        graph_def = tf.compat.v1.GraphDef()
-        graph_def.ParseFromString(path.read_bytes())
-        if batch_size > 1:
-            _make_batchable(graph_def)
         self.batch_size = batch_size
         self.threads = threads or min(os.cpu_count() or 1, 4)
-        self._graph = tf.Graph()
-        with self._graph.as_default():
-            tf.compat.v1.import_graph_def(graph_def, name="")
-        config = tf.compat.v1.ConfigProto(
-            intra_op_parallelism_threads=self.threads, inter_op_parallelism_threads=1
-        )
-        self._session = tf.compat.v1.Session(graph=self._graph, config=config)
+        self._graph, self._session = frozen_graph_session(
+            path, self.threads, _make_batchable if batch_size > 1 else None)
         self._input = self._graph.get_tensor_by_name(INPUT_TENSOR)
         self._output = self._graph.get_tensor_by_name(OUTPUT_TENSOR)
 

@@ -16,7 +16,6 @@ of the two hides more photo faces than either (bench/stills_plans.py, bench/RESU
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -25,10 +24,8 @@ import numpy as np
 from app.pipeline import models
 from app.pipeline.boxes import clip_boxes
 from app.pipeline.detect import detect_resized
-from app.pipeline.embed import _import_tensorflow
+from app.pipeline.tfgraph import frozen_graph_session
 from app.pipeline.types import FaceBoxes
-
-log = logging.getLogger(__name__)
 
 INPUT_TENSOR = "x:0"
 OUTPUT_TENSOR = "Identity:0"
@@ -67,17 +64,9 @@ class RetinaFace:
             raise ValueError(f"min_score must be between 0 and 1, got {min_score!r}")
         self.min_score = min_score
         path = models.model_path(models.RETINAFACE, models_dir)
-        tf = _import_tensorflow()
-        graph_def = tf.compat.v1.GraphDef()
-        graph_def.ParseFromString(path.read_bytes())
-        _lower_score_floor(graph_def, min_score)
-        threads = threads or min(os.cpu_count() or 1, 4)
-        self._graph = tf.Graph()
-        with self._graph.as_default():
-            tf.compat.v1.import_graph_def(graph_def, name="")
-        config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
-                                          inter_op_parallelism_threads=1)
-        self._session = tf.compat.v1.Session(graph=self._graph, config=config)
+        self._graph, self._session = frozen_graph_session(
+            path, threads or min(os.cpu_count() or 1, 4),
+            lambda graph_def: _lower_score_floor(graph_def, min_score))
         self._input = self._graph.get_tensor_by_name(INPUT_TENSOR)
         self._output = self._graph.get_tensor_by_name(OUTPUT_TENSOR)
 
