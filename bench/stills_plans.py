@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/stills_plans.py passes   # run and cache each detector pass
     .venv/bin/python bench/stills_plans.py judge    # render every plan in-process and judge it
+    .venv/bin/python bench/stills_plans.py recall   # detector recall / false positives per plan
 
 Same photos, faces and criterion as ``bench/stills.py render`` (every 3rd WIDER val photo,
 fine-detail correlation inside the inner 80% of each face box; over-redaction on textured
@@ -125,6 +126,10 @@ PLANS = {
     "Veil's default passes with --min-score 0.4 --box-scale 1.0":
         plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], cf_alone=0.4, agree=0.2,
              box_scale=("photo", 1.0)),
+    "CF 1x alone, score 0.2":
+        plan([(CF1, ANY)], agree=1.0),
+    "RF 0.5x alone, score 0.7":
+        plan([(RFH, ANY)], agree=1.0),
     "CF 1x + 2x + mirrored, RF 0.5x + mirrored, vote":
         plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (RFH, ANY), (RFF, 100)]),
     "CF 1x + 2x + both mirrored, RF 1x + 2x + 0.5x + both mirrored, vote (9 passes)":
@@ -133,21 +138,30 @@ PLANS = {
 }
 
 
-def plan_boxes(dets: dict, rel: str, spec) -> np.ndarray:
-    """Hide boxes for one photo under one plan, as Veil computes them."""
-    from app.pipeline.boxes import long_side_px, scale_boxes
+def plan_faces(dets: dict, rel: str, spec, merge=None):
+    """Faces found in one photo under one plan (before margins), as Veil's vote combines them
+    (``merge``: how overlapping kept boxes become one, Veil's union unless given)."""
+    from app.pipeline.boxes import long_side_px
     from app.pipeline.detect import vote
-    from app.pipeline.schedule import still_box_scales
     from app.pipeline.types import FaceBoxes
 
-    passes, cf_alone, rf_alone, agree, box_scale = spec
+    passes, cf_alone, rf_alone, agree, _ = spec
     found, alone = [], []
     for key, max_px in passes:
         xyxy, score = dets[key][rel]
         keep = long_side_px(xyxy) < max_px
         found.append(FaceBoxes(xyxy[keep], score[keep], np.full((int(keep.sum()), 5, 2), np.nan, np.float32)))
         alone.append(cf_alone if key.startswith("cf") else rf_alone)
-    faces = vote(found, alone, agree, 0.3)
+    return vote(found, alone, agree, 0.3, merge)
+
+
+def plan_boxes(dets: dict, rel: str, spec) -> np.ndarray:
+    """Hide boxes for one photo under one plan, as Veil computes them."""
+    from app.pipeline.boxes import long_side_px, scale_boxes
+    from app.pipeline.schedule import still_box_scales
+
+    faces = plan_faces(dets, rel, spec)
+    box_scale = spec[4]
     factor = still_box_scales(long_side_px(faces.xyxy), box_scale[1]) if isinstance(box_scale, tuple) else box_scale
     return scale_boxes(faces.xyxy, factor)
 
@@ -214,6 +228,60 @@ def cmd_judge(args) -> None:
             "measured once each while other work ran: a rough guide only.\n\n" + md_table(header, rows)))
 
 
+def cmd_recall(args) -> None:
+    """Detector recall (IoU >= 0.5) by face size and WIDER difficulty, and false positives per
+    photo, of each plan's voted faces: the same table as ``stills.py detector``, for Veil's
+    photo plans."""
+    import json
+
+    from app.pipeline.detect import merge_nms
+    from stills import STILLS_OUT, recall_row
+
+    images = load_wider()[::args.subsample]
+    cache = cache_dir(args.subsample)
+    keys = {pass_key(*p) for p in PASSES}
+    dets = {k: np.load(cache / f"{k}.npz", allow_pickle=True)["dets"].item()
+            for k in keys if (cache / f"{k}.npz").exists()}
+    rows, seen = [], set()
+    for name, spec in PLANS.items():
+        detection = (tuple(spec[0]),) + tuple(spec[1:4])  # margins do not change detections
+        if (not all(k in dets for k, _ in spec[0]) or (args.match and args.match not in name)
+                or detection in seen):
+            continue
+        seen.add(detection)
+        row, _ = recall_row(name, images, lambda rel, spec=spec: (
+            (f := plan_faces(dets, rel, spec, merge_nms)).xyxy, f.score),
+            pass_cost_ms((k for k, _ in spec[0]), cache) / 1000)
+        rows.append(row)
+        print(row, flush=True)
+    deface_json = STILLS_OUT / "deface" / "detections.json"
+    if deface_json.exists():
+        data = json.loads(deface_json.read_text())
+
+        def deface_dets(rel):
+            d = np.asarray(data["detections"][rel], np.float32).reshape(-1, 5)
+            return d[:, :4], d[:, 4]
+        row, _ = recall_row("deface 1.5.0 default (full res, thresh 0.2)", images, deface_dets,
+                            data["elapsed_s"] / len(data["detections"]))
+        rows.append(row)
+        print(row, flush=True)
+    header = ["plan"] + [f"{b[0]} px %" for b in SIZE_BUCKETS_PX] + [
+        "easy %", "medium %", "hard %", "FP / photo", "detector ms / photo"]
+    if args.write:
+        write_section("stills-plans-recall", (
+            "### Stills: detector recall of Veil's photo plans (WIDER val, IoU >= 0.5)\n\n"
+            f"`{command_line()}` ({machine_note()}; "
+            f"{'all' if args.subsample == 1 else f'every {args.subsample}th of the'} WIDER val photos, "
+            f"{len(images)}). The faces each plan's vote keeps, overlapping boxes reduced to the "
+            "best-scoring one (NMS at IoU 0.3), matched one to one to the valid faces at IoU >= 0.5; "
+            "recall by the face's longer side and by WIDER's easy / medium / hard lists; a detection "
+            "matching no face (nor an invalid or under-10 px one) is a false positive. To hide, Veil "
+            "then grows each kept box to the union of the boxes it overlaps and adds margins: what "
+            "that leaves visible is judged on the rendered photos (stills-render, stills-plans). "
+            "Detector ms: the cached passes' run times (rough). deface: its own detections "
+            "(`bench/deface_stills.py`).\n\n" + md_table(header, rows)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -226,8 +294,12 @@ def main() -> None:
     p.add_argument("--write", action="store_true")
     p.add_argument("--cells", action="store_true", help="Veil's plan with different mosaic cell floors")
     p.add_argument("--subsample", type=int, default=SUBSAMPLE, help="every n-th photo (passes cached first)")
+    p = sub.add_parser("recall")
+    p.add_argument("--match", default="")
+    p.add_argument("--write", action="store_true")
+    p.add_argument("--subsample", type=int, default=SUBSAMPLE, help="every n-th photo (passes cached first)")
     args = parser.parse_args()
-    {"passes": cmd_passes, "judge": cmd_judge}[args.cmd](args)
+    {"passes": cmd_passes, "judge": cmd_judge, "recall": cmd_recall}[args.cmd](args)
 
 
 if __name__ == "__main__":

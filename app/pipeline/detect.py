@@ -151,6 +151,12 @@ def merge_union(faces: FaceBoxes, min_iou: float = NMS_MAX_IOU) -> FaceBoxes:
     return FaceBoxes(xyxy, faces.score[keep], faces.landmarks[keep])
 
 
+def merge_nms(faces: FaceBoxes, min_iou: float = NMS_MAX_IOU) -> FaceBoxes:
+    """Overlapping detections of one face reduced to the best-scoring box (no growing)."""
+    keep = nms(faces.xyxy, faces.score, min_iou) if len(faces) else []
+    return FaceBoxes(faces.xyxy[keep], faces.score[keep], faces.landmarks[keep])
+
+
 def mirror_faces(faces: FaceBoxes, width: int) -> FaceBoxes:
     """Boxes found on the left-right mirrored image, in the original image (landmarks dropped:
     their left/right order is mirrored too)."""
@@ -160,11 +166,11 @@ def mirror_faces(faces: FaceBoxes, width: int) -> FaceBoxes:
 
 
 def vote(passes: list[FaceBoxes], alone_min_scores: list[float], agree_min_score: float,
-         agree_min_iou: float) -> FaceBoxes:
+         agree_min_iou: float, merge=None) -> FaceBoxes:
     """Faces from several passes: a box is kept when its own pass is sure of it
     (score >= that pass's alone_min_score) or when a box of another pass overlaps it
-    (IoU >= agree_min_iou), both at >= agree_min_score. Kept boxes are merged by
-    ``merge_union``."""
+    (IoU >= agree_min_iou), both at >= agree_min_score. Kept boxes are merged by ``merge``:
+    ``merge_union`` unless given (the benchmark asks for plain NMS to score detections)."""
     kept = []
     for i, (faces, alone) in enumerate(zip(passes, alone_min_scores)):
         candidates = faces.score >= agree_min_score
@@ -175,4 +181,4 @@ def vote(passes: list[FaceBoxes], alone_min_scores: list[float], agree_min_score
             agreed = (iou_matrix(faces.xyxy, others) >= agree_min_iou).any(axis=1)
         keep = (faces.score >= alone) | (candidates & agreed)
         kept.append(FaceBoxes(faces.xyxy[keep], faces.score[keep], faces.landmarks[keep]))
-    return merge_union(FaceBoxes.concatenate(kept))
+    return (merge or merge_union)(FaceBoxes.concatenate(kept))

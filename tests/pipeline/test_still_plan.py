@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.pipeline.anonymize import detect_still, still_hide_boxes
-from app.pipeline.detect import mirror_faces, vote
+from app.pipeline.detect import merge_nms, mirror_faces, vote
 from app.pipeline.schedule import STILL_PASSES, still_box_scales, still_plan
 from app.pipeline.types import FaceBoxes
 
@@ -44,6 +44,16 @@ def test_vote_keeps_sure_faces_and_faces_two_passes_agree_on():
     # the two agreeing boxes merge into their union: never less hidden than either pass
     merged = kept.xyxy[np.argmax(kept.xyxy[:, 0])]
     assert merged.tolist() == [100, 100, 121, 121]
+
+
+def test_vote_scored_as_a_detector_keeps_the_best_box_unchanged():
+    # The benchmark's recall table asks for plain NMS: the same faces, the best box of each.
+    a = faces([[100, 100, 120, 120]], [0.12])
+    b = faces([[101, 101, 121, 121]], [0.11])
+    kept = vote([a, b], [0.2, 0.7], 0.1, 0.3, merge_nms)
+    assert kept.xyxy.tolist() == [[100, 100, 120, 120]]
+    assert kept.score.tolist() == pytest.approx([0.12])
+    assert len(merge_nms(FaceBoxes.empty())) == 0
 
 
 def test_vote_below_the_agreement_floor_is_dropped():
