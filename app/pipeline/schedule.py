@@ -69,10 +69,21 @@ STILL_SMALL_FACE_PX = (32, 64)
 
 
 def still_plan(image_hw: tuple[int, int]) -> list[tuple[StillPass, int]]:
-    """(pass, detector input long side in px) for each pass over one photo of (height, width)."""
+    """(pass, detector input long side in px) for each pass over one photo of (height, width).
+
+    On photos already larger than STILL_MAX_SIDE_PX an enlarged pass comes out at the photo's
+    own size: it would repeat an earlier pass (twice the time, and the vote would count the
+    repeat as a second opinion), so it is dropped.
+    """
     base = max(max(image_hw), STILL_MIN_SIDE_PX)
-    return [(p, min(round(base * p.scale), max(STILL_MAX_SIDE_PX, base)) if p.scale > 1
-             else round(base * p.scale)) for p in STILL_PASSES]
+    plan, seen = [], set()
+    for p in STILL_PASSES:
+        side = (min(round(base * p.scale), max(STILL_MAX_SIDE_PX, base)) if p.scale > 1
+                else round(base * p.scale))
+        if (p.detector, p.mirrored, side) not in seen:
+            seen.add((p.detector, p.mirrored, side))
+            plan.append((p, side))
+    return plan
 
 
 def still_box_scales(size_px, box_scale: float = STILL_BOX_SCALE):

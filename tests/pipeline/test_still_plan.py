@@ -71,7 +71,11 @@ def test_mirror_faces_maps_boxes_back():
 def test_plan_sizes_for_ordinary_small_and_phone_photos():
     assert [side for _, side in still_plan((768, 1024))] == [1024, 1536, 1024, 512, 1024]
     assert [side for _, side in still_plan((300, 400))] == [640, 960, 640, 320, 640]  # enlarged first
-    assert [side for _, side in still_plan((3000, 4000))] == [4000, 4000, 4000, 2000, 4000]
+    # a phone photo is past the enlargement cap: the 1.5x pass would repeat the 1x pass
+    phone = still_plan((3000, 4000))
+    assert [(p.detector, p.mirrored, side) for p, side in phone] == [
+        ("centerface", False, 4000), ("centerface", True, 4000), ("retinaface", False, 2000),
+        ("retinaface", True, 4000)]
     assert {p.detector for p in STILL_PASSES} == {"centerface", "retinaface"}
 
 
@@ -94,6 +98,16 @@ def test_enlarged_pass_may_not_report_large_faces():
     assert len(detect_still({"centerface": detector}, image)) == 0
     small = PassDetector([100, 100, 140, 140], 0.9, lambda im, side: side == 960)
     assert len(detect_still({"centerface": small}, image)) == 1
+
+
+def test_large_photo_runs_each_pass_once_and_a_pass_never_agrees_with_itself():
+    image = np.zeros((3000, 4000, 3), np.uint8)
+    # A weak unmirrored face seen at the photo's own size: one pass's opinion only (the 1.5x
+    # pass would run at the same 4000 px and repeat it word for word).
+    detector = PassDetector([100, 100, 140, 140], 0.15, lambda im, side: im[0, 0, 0] == 0)
+    image[0, -1] = 255  # marks the mirrored photo
+    assert len(detect_still({"centerface": detector}, image)) == 0
+    assert detector.sides == [4000, 4000]  # own size, mirrored
 
 
 def test_small_faces_get_wider_margins():
