@@ -42,6 +42,10 @@ def detector_for(name: str):
     raise ValueError(name)
 
 
+def ordinal(n: int) -> str:
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10 if n % 100 not in (11, 12, 13) else 0, 'th')}"
+
+
 def pass_key(det: str, flip: bool, factor: float) -> str:
     return f"{det}_{'flip' if flip else 'plain'}_x{factor:g}"
 
@@ -132,6 +136,8 @@ PLANS = {
         plan([(RFH, ANY)], agree=1.0),
     "CF 1x + 2x + mirrored, RF 0.5x + mirrored, vote":
         plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (RFH, ANY), (RFF, 100)]),
+    "Veil's default + CF 2x (<64 px)":
+        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100), (CF2, 64)]),
     "CF 1x + 2x + both mirrored, RF 1x + 2x + 0.5x + both mirrored, vote (9 passes)":
         plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (CF2F, 64), (RF1, 100), (RF2, 48), (RFH, ANY),
               (RFF, 100), (RF2F, 48)]),
@@ -209,14 +215,17 @@ def cmd_judge(args) -> None:
         write_section("stills-mosaic-cells", (
             "### Stills: mosaic cell size on small faces\n\n"
             f"`{command_line()}` ({machine_note()}; "
-            f"{'all' if args.subsample == 1 else f'every {args.subsample}th of the'} WIDER val photos, {len(images)}). "
+            f"{'all' if args.subsample == 1 else f'every {ordinal(args.subsample)} of the'} WIDER val photos, {len(images)}). "
             "Veil's default photo plan, the same hidden areas, rendered with different floors on the "
             "mosaic cell size (cells are also at most 1/8 of the hidden box) and with blur; judged "
             "like `stills.py render`.\n\n" + md_table(["redaction"] + header[1:], rows)))
     elif args.write:
-        write_section("stills-plans", (
-            "### Stills: detection plans judged on the rendered photos\n\n"
-            f"`{command_line()}` ({machine_note()}; every 3rd WIDER val photo, {len(images)} photos). "
+        everything = args.subsample == 1
+        write_section("stills-plans-all" if everything else "stills-plans", (
+            f"### Stills: detection plans judged on the rendered photos{' (all photos)' if everything else ''}\n\n"
+            f"`{command_line()}` ({machine_note()}; "
+            f"{'all WIDER val photos' if everything else f'every {ordinal(args.subsample)} WIDER val photo'}, "
+            f"{len(images)} photos; plans whose passes are cached for these photos). "
             "Passes are cached by `bench/stills_plans.py passes` (raw detections >= 0.1); each plan is "
             "combined by Veil's own vote and margins, rendered with Veil's mosaic and judged like "
             "`stills.py render` (visible: fine-detail correlation >= 0.5 in the inner 80% of the face; "
@@ -271,7 +280,7 @@ def cmd_recall(args) -> None:
         write_section("stills-plans-recall", (
             "### Stills: detector recall of Veil's photo plans (WIDER val, IoU >= 0.5)\n\n"
             f"`{command_line()}` ({machine_note()}; "
-            f"{'all' if args.subsample == 1 else f'every {args.subsample}th of the'} WIDER val photos, "
+            f"{'all' if args.subsample == 1 else f'every {ordinal(args.subsample)} of the'} WIDER val photos, "
             f"{len(images)}). The faces each plan's vote keeps, overlapping boxes reduced to the "
             "best-scoring one (NMS at IoU 0.3), matched one to one to the valid faces at IoU >= 0.5; "
             "recall by the face's longer side and by WIDER's easy / medium / hard lists; a detection "
