@@ -241,7 +241,7 @@ def cmd_render(args) -> None:
     veil_args = " ".join(args.veil_args)
     body = (f"### Stills: faces left recognisable in the rendered photos (WIDER val)\n\n"
             f"`{command_line()}` ({machine_note()}; {len(images)} photos). Veil ran as `.venv/bin/python -m app anonymize "
-            f"<wider_val/images> -o bench/out/stills/veil {veil_args}`; deface as its CLI does per photo "
+            f"<wider_val/images> -o bench/out/stills/veil{args.tag} {veil_args}`; deface as its CLI does per photo "
             f"(`bench/deface_stills.py`, defaults: thresh 0.2, blur, mask scale 1.3). Wall time: {timing or 'not rerun'}.\n\n"
             "Visible = fine-detail correlation >= 0.5 inside the inner 80% of the GT box. The `check:` rows "
             "validate the criterion: an untouched re-encode must count every face visible, a fully "

