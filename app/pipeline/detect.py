@@ -76,6 +76,10 @@ class CenterFace:
         options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Idle worker threads sleep instead of spinning: on video the decode thread runs beside
+        # the detector, and spinning took its core. 720p and 1080p end to end 6-7% faster
+        # (interleaved runs, 8 of 10 and 4 of 4 pairs faster); photos unchanged.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
                      if p in ort.get_available_providers()]
         self.session = ort.InferenceSession(str(path), options, providers=providers)
