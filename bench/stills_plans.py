@@ -243,10 +243,8 @@ def cmd_recall(args) -> None:
     """Detector recall (IoU >= 0.5) by face size and WIDER difficulty, and false positives per
     photo, of each plan's voted faces: the same table as ``stills.py detector``, for Veil's
     photo plans."""
-    import json
-
     from app.pipeline.detect import merge_nms
-    from stills import STILLS_OUT, recall_row
+    from stills import deface_recall_row, recall_row
 
     images = load_wider()[::args.subsample]
     cache = cache_dir(args.subsample)
@@ -265,15 +263,7 @@ def cmd_recall(args) -> None:
             pass_cost_ms((k for k, _ in spec[0]), cache) / 1000)
         rows.append(row)
         print(row, flush=True)
-    deface_json = STILLS_OUT / "deface" / "detections.json"
-    if deface_json.exists():
-        data = json.loads(deface_json.read_text())
-
-        def deface_dets(rel):
-            d = np.asarray(data["detections"][rel], np.float32).reshape(-1, 5)
-            return d[:, :4], d[:, 4]
-        row, _ = recall_row("deface 1.5.0 default (full res, thresh 0.2)", images, deface_dets,
-                            data["elapsed_s"] / len(data["detections"]))
+    if (row := deface_recall_row(images)) is not None:
         rows.append(row)
         print(row, flush=True)
     header = ["plan"] + [f"{b[0]} px %" for b in SIZE_BUCKETS_PX] + [
