@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -170,7 +171,7 @@ def mirror_faces(faces: FaceBoxes, width: int) -> FaceBoxes:
 
 
 def vote(passes: list[FaceBoxes], alone_min_scores: list[float], agree_min_score: float,
-         agree_min_iou: float, merge=None) -> FaceBoxes:
+         agree_min_iou: float, merge: Callable[[FaceBoxes], FaceBoxes] | None = None) -> FaceBoxes:
     """Faces from several passes: a box is kept when its own pass is sure of it
     (score >= that pass's alone_min_score) or when a box of another pass overlaps it
     (IoU >= agree_min_iou), both at >= agree_min_score. Kept boxes are merged by ``merge``:
