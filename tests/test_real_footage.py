@@ -95,8 +95,9 @@ def test_raw_h264_stream_from_street_camera(shared_eval, centerface, tmp_path):
 def test_wider_photos_faces_hidden(shared_eval, tmp_path):
     """Every 10th WIDER val photo through the photo pipeline (two detectors, several passes):
     judged like bench/stills.py: faces of 20 px and more hidden
-    (at most 3% visible here; deface leaves about 6%), and >= 90% of faces of 10-20 px (the
-    previous CenterFace-only plan left about 20% of those visible)."""
+    (at most 3% visible here; deface leaves about 6%), and >= 97.5% of faces of 10-20 px (the
+    plan without the 2x CenterFace pass left 4 of these 150 visible, the CenterFace-only plan
+    before it about 20%; the current one none)."""
     from app.pipeline.anonymize import anonymize_folder
     from bench.common import load_wider, size_bucket
 
@@ -119,4 +120,4 @@ def test_wider_photos_faces_hidden(shared_eval, tmp_path):
                 visible["10-20" if bucket == "10-20" else "20+"].append(c >= MAX_HIDDEN_CORRELATION)
     assert len(visible["20+"]) > 50 and len(visible["10-20"]) > 50
     assert np.mean(visible["20+"]) <= 0.03, f"{sum(visible['20+'])} of {len(visible['20+'])} faces >= 20 px visible"
-    assert np.mean(visible["10-20"]) <= 0.10, f"{sum(visible['10-20'])} of {len(visible['10-20'])} faces 10-20 px visible"
+    assert np.mean(visible["10-20"]) <= 0.025, f"{sum(visible['10-20'])} of {len(visible['10-20'])} faces 10-20 px visible"
