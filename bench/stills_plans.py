@@ -174,6 +174,18 @@ def plan_boxes(dets: dict, rel: str, spec) -> np.ndarray:
     return scale_boxes(faces.xyxy, factor)
 
 
+def load_cached_passes(cache: Path) -> dict:
+    """{pass name: {photo: (xyxy, score)}} for every pass of PASSES cached in this folder."""
+    keys = {pass_key(*p) for p in PASSES}
+    return {k: np.load(cache / f"{k}.npz", allow_pickle=True)["dets"].item()
+            for k in keys if (cache / f"{k}.npz").exists()}
+
+
+def photos_phrase(subsample: int) -> str:
+    """'all' or 'every 3rd of the', before 'WIDER val photos'."""
+    return "all" if subsample == 1 else f"every {ordinal(subsample)} of the"
+
+
 def pass_cost_ms(keys, cache: Path = CACHE_ROOT) -> float:
     return sum(1000 * float(np.load(cache / f"{k}.npz", allow_pickle=True)["s_per_image"]) for k in keys)
 
@@ -185,9 +197,7 @@ def cmd_judge(args) -> None:
 
     images = load_wider()[::args.subsample]
     cache = cache_dir(args.subsample)
-    keys = {pass_key(*p) for p in PASSES}
-    dets = {k: np.load(cache / f"{k}.npz", allow_pickle=True)["dets"].item()
-            for k in keys if (cache / f"{k}.npz").exists()}
+    dets = load_cached_passes(cache)
     plans = {n: p for n, p in PLANS.items()
              if all(k in dets for k, _ in p[0]) and (not args.match or args.match in n)}
     options = RedactOptions()
@@ -217,7 +227,7 @@ def cmd_judge(args) -> None:
         write_section("stills-mosaic-cells", (
             "### Stills: mosaic cell size on small faces\n\n"
             f"`{command_line()}` ({machine_note()}; "
-            f"{'all' if args.subsample == 1 else f'every {ordinal(args.subsample)} of the'} WIDER val photos, {len(images)}). "
+            f"{photos_phrase(args.subsample)} WIDER val photos, {len(images)}). "
             "Veil's default photo plan, the same hidden areas, rendered with different floors on the "
             "mosaic cell size (cells are also at most 1/8 of the hidden box) and with blur; judged "
             "like `stills.py render`.\n\n" + md_table(["redaction"] + header[1:], rows)))
@@ -226,7 +236,7 @@ def cmd_judge(args) -> None:
         write_section("stills-plans-all" if everything else "stills-plans", (
             f"### Stills: detection plans judged on the rendered photos{' (all photos)' if everything else ''}\n\n"
             f"`{command_line()}` ({machine_note()}; "
-            f"{'all WIDER val photos' if everything else f'every {ordinal(args.subsample)} WIDER val photo'}, "
+            f"{photos_phrase(args.subsample)} WIDER val photos, "
             f"{len(images)} photos; plans whose passes are cached for these photos). "
             "Passes are cached by `bench/stills_plans.py passes` (raw detections >= 0.1); each plan is "
             "combined by Veil's own vote and margins, rendered with Veil's mosaic and judged like "
@@ -248,9 +258,7 @@ def cmd_recall(args) -> None:
 
     images = load_wider()[::args.subsample]
     cache = cache_dir(args.subsample)
-    keys = {pass_key(*p) for p in PASSES}
-    dets = {k: np.load(cache / f"{k}.npz", allow_pickle=True)["dets"].item()
-            for k in keys if (cache / f"{k}.npz").exists()}
+    dets = load_cached_passes(cache)
     rows, seen = [], set()
     for name, spec in PLANS.items():
         detection = (tuple(spec[0]),) + tuple(spec[1:4])  # margins do not change detections
@@ -272,7 +280,7 @@ def cmd_recall(args) -> None:
         write_section("stills-plans-recall", (
             "### Stills: detector recall of Veil's photo plans (WIDER val, IoU >= 0.5)\n\n"
             f"`{command_line()}` ({machine_note()}; "
-            f"{'all' if args.subsample == 1 else f'every {ordinal(args.subsample)} of the'} WIDER val photos, "
+            f"{photos_phrase(args.subsample)} WIDER val photos, "
             f"{len(images)}). The faces each plan's vote keeps, overlapping boxes reduced to the "
             "best-scoring one (NMS at IoU 0.3), matched one to one to the valid faces at IoU >= 0.5; "
             "recall by the face's longer side and by WIDER's easy / medium / hard lists; a detection "
