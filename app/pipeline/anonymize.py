@@ -21,10 +21,12 @@ from app.pipeline.boxes import clip_boxes, long_side_px, scale_boxes
 from app.pipeline.decide import Policy
 from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_stream,
                                  open_container, probe_video, to_display_rgb)
-from app.pipeline.detect import CenterFace, FaceDetector, merge_union, mirror_faces, vote
+from app.pipeline.detect import (CenterFace, FaceDetector, merge_union, mirror_faces,
+                                 turn_faces_back, vote)
 from app.pipeline.schedule import (RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU, STILL_BOX_SCALE,
-                                   STILL_MIN_SCORE, VideoDetectionPlan, still_box_scales,
-                                   still_plan, video_plan)
+                                   STILL_MIN_SCORE, STILL_TURN_PROBE, STILL_TURN_SCORE_FLOOR,
+                                   STILL_TURNED_MIN_SCORE, VideoDetectionPlan,
+                                   photo_quarter_turns, still_box_scales, still_plan, video_plan)
 from app.pipeline.embed import FaceEmbedder
 from app.pipeline.images import read_image, write_image
 from app.pipeline.encode import VideoWriter
@@ -323,29 +325,59 @@ def load_photo_detectors(options: AnonymizeOptions) -> dict[str, FaceDetector]:
 
 
 def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray,
-                 min_score: float = STILL_MIN_SCORE) -> FaceBoxes:
+                 min_score: float = STILL_MIN_SCORE, quarter_turns: bool = True) -> FaceBoxes:
     """Faces in one photo: every pass of ``schedule.STILL_PASSES`` whose detector is given
-    (a single detector stands for CenterFace), combined by ``detect.vote``."""
+    (a single detector stands for CenterFace), combined by ``detect.vote``.
+
+    With quarter_turns, the first pass also runs on the photo turned 1-3 quarters: the whole
+    plan runs on the turn that sets the photo upright (``schedule.photo_quarter_turns``), and
+    sure faces of the other turns are kept too (schedule.py, "Quarter turns")."""
     if not isinstance(detectors, Mapping):
         detectors = {"centerface": detectors}
     h, w = image_rgb.shape[:2]
+    plan = still_plan((h, w))
+    probe = detectors.get(STILL_TURN_PROBE.detector) if quarter_turns else None
+    probed: dict[int, FaceBoxes] = {}
+    if probe is not None:
+        probe_side = next(side for p, side in plan if p == STILL_TURN_PROBE)
+        for turns in range(4):
+            turned = _turn(image_rgb, turns)
+            probed[turns] = turn_faces_back(probe.detect(turned, probe_side), turns,
+                                            (turned.shape[1], turned.shape[0]))
+    upright_turns = photo_quarter_turns(
+        [f.score[f.score >= STILL_TURN_SCORE_FLOOR].sum() for f in probed.values()]) if probed else 0
+    upright = _turn(image_rgb, upright_turns)
+    upright_wh = (upright.shape[1], upright.shape[0])
     mirrored = None
     found, alone_min_scores = [], []
-    for still_pass, side_px in still_plan((h, w)):
+    for still_pass, side_px in plan:
         detector = detectors.get(still_pass.detector)
         if detector is None:
             continue
-        if still_pass.mirrored:
+        if still_pass == STILL_TURN_PROBE and probed:
+            faces = probed[upright_turns]
+        elif still_pass.mirrored:
             if mirrored is None:
-                mirrored = np.ascontiguousarray(image_rgb[:, ::-1])
-            faces = mirror_faces(detector.detect(mirrored, side_px), w)
+                mirrored = np.ascontiguousarray(upright[:, ::-1])
+            faces = turn_faces_back(mirror_faces(detector.detect(mirrored, side_px), upright_wh[0]),
+                                    upright_turns, upright_wh)
         else:
-            faces = detector.detect(image_rgb, side_px)
+            faces = turn_faces_back(detector.detect(upright, side_px), upright_turns, upright_wh)
         keep = long_side_px(faces.xyxy) < still_pass.max_face_px
-        found.append(FaceBoxes(faces.xyxy[keep], faces.score[keep], faces.landmarks[keep]))
+        found.append(faces[keep])
         alone_min_scores.append(min_score if still_pass.detector == "centerface"
                                 else max(RETINAFACE_MIN_SCORE, min_score))
+    turned_min_score = max(STILL_TURNED_MIN_SCORE, min_score)
+    for turns, faces in probed.items():
+        if turns != upright_turns:
+            found.append(faces[faces.score >= turned_min_score])
+            alone_min_scores.append(turned_min_score)
     return vote(found, alone_min_scores, min_score / 2, STILL_AGREE_MIN_IOU)
+
+
+def _turn(image_rgb: np.ndarray, turns: int) -> np.ndarray:
+    """The image turned counter-clockwise by quarter turns (the same array for 0)."""
+    return np.ascontiguousarray(np.rot90(image_rgb, turns)) if turns % 4 else image_rgb
 
 
 def still_hide_boxes(faces: FaceBoxes, box_scale: float, image_wh: tuple[int, int]) -> np.ndarray:

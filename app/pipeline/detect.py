@@ -130,11 +130,7 @@ def detect_multiscale(detector: FaceDetector, image_rgb: np.ndarray,
         rh, rw = rotated.shape[:2]
         for side in max_sides_px:
             faces = detector.detect(rotated, side)
-            if k % 4 and len(faces):
-                nan_landmarks = np.full_like(faces.landmarks, np.nan)
-                faces = FaceBoxes(rotate_boxes_to_original(faces.xyxy, k, (rw, rh)), faces.score,
-                                  nan_landmarks)
-            found.append(faces)
+            found.append(turn_faces_back(faces, k, (rw, rh)))
     return merge_union(FaceBoxes.concatenate(found))
 
 
@@ -168,6 +164,15 @@ def mirror_faces(faces: FaceBoxes, width: int) -> FaceBoxes:
     xyxy = faces.xyxy.copy()
     xyxy[:, [0, 2]] = width - faces.xyxy[:, [2, 0]]
     return FaceBoxes(xyxy, faces.score, np.full_like(faces.landmarks, np.nan))
+
+
+def turn_faces_back(faces: FaceBoxes, turns: int, turned_wh: tuple[int, int]) -> FaceBoxes:
+    """Faces found on ``np.rot90(image, turns)`` (of size turned_wh), in the image's own pixels
+    (landmarks dropped, like mirror_faces)."""
+    if turns % 4 == 0:
+        return faces
+    return FaceBoxes(rotate_boxes_to_original(faces.xyxy, turns, turned_wh), faces.score,
+                     np.full_like(faces.landmarks, np.nan))
 
 
 def vote(passes: list[FaceBoxes], alone_min_scores: list[float], agree_min_score: float,

@@ -8,7 +8,7 @@ import pytest
 
 from app.pipeline.anonymize import detect_still, still_hide_boxes
 from app.pipeline.detect import merge_nms, mirror_faces, vote
-from app.pipeline.schedule import STILL_PASSES, still_box_scales, still_plan
+from app.pipeline.schedule import STILL_PASSES, photo_quarter_turns, still_box_scales, still_plan
 from app.pipeline.types import FaceBoxes
 
 FACE_PNG = Path(__file__).resolve().parents[1] / "data" / "face.png"
@@ -90,7 +90,8 @@ def test_face_found_only_on_the_mirrored_photo_is_hidden_where_it_is():
     found = detect_still({"centerface": centerface, "retinaface": retinaface}, image)
     assert len(found) == 1
     assert found.xyxy[0].tolist() == [140, 40, 180, 80]  # 200 - 60, 200 - 20 (the union)
-    assert centerface.sides == [640, 960, 640, 1280] and retinaface.sides == [320, 640]
+    # CenterFace first runs at 640 px on the photo as given and turned 1, 2 and 3 quarters
+    assert centerface.sides == [640] * 4 + [960, 640, 1280] and retinaface.sides == [320, 640]
 
 
 def test_enlarged_pass_may_not_report_large_faces():
@@ -109,7 +110,72 @@ def test_large_photo_runs_each_pass_once_and_a_pass_never_agrees_with_itself():
     detector = PassDetector([100, 100, 140, 140], 0.15, lambda im, side: im[0, 0, 0] == 0)
     image[0, -1] = 255  # marks the mirrored photo
     assert len(detect_still({"centerface": detector}, image)) == 0
-    assert detector.sides == [4000, 4000]  # own size, mirrored
+    assert detector.sides == [4000] * 4 + [4000]  # own size (as given and turned), mirrored
+
+
+def turn_of(image) -> int | None:
+    """Which quarter turn of a 100x200 photo marked at its top-left pixel this is (None when
+    mirrored)."""
+    marked = image[..., 0] == 255
+    corners = {(0, 0): marked[0, 0], (-1, 0): marked[-1, 0], (0, -1): marked[0, -1], (-1, -1): marked[-1, -1]}
+    wide = image.shape[:2] == (100, 200)
+    where = next(c for c, m in corners.items() if m)
+    return {(True, (0, 0)): 0, (True, (-1, -1)): 2, (False, (-1, 0)): 1, (False, (0, -1)): 3}.get((wide, where))
+
+
+class TurnDetector:
+    """Answers {turns: (xyxy in the turned photo, score)}; records the turns it was shown."""
+
+    def __init__(self, answers):
+        self.answers, self.seen = answers, []
+
+    def detect(self, image_rgb, max_side_px):
+        turns = turn_of(image_rgb)
+        self.seen.append(turns)
+        if turns in self.answers:
+            xyxy, score = self.answers[turns]
+            return faces([xyxy], [score])
+        return FaceBoxes.empty()
+
+
+def marked_photo():
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[0, 0] = 255
+    return image
+
+
+def test_upside_down_photo_gets_the_whole_plan_turned_upright():
+    # Faces only on the photo turned half a turn: a photo that was upside down.
+    centerface = TurnDetector({2: ([20, 40, 60, 80], 0.9)})
+    retinaface = TurnDetector({2: ([20, 40, 60, 80], 0.95)})
+    found = detect_still({"centerface": centerface, "retinaface": retinaface}, marked_photo())
+    assert found.xyxy.tolist() == [[140, 20, 180, 60]]  # (200 - 60, 100 - 80, 200 - 20, 100 - 40)
+    # probes at 0-3 turns, then the rest of the plan on the upright (half-turned) photo
+    assert centerface.seen == [0, 1, 2, 3, 2, None, 2] and retinaface.seen == [2, None]
+
+
+def test_sure_turned_face_in_an_upright_photo_is_kept_and_a_weak_one_is_not():
+    upright_face = ([150, 20, 190, 60], 0.9)
+    for score, kept in ((0.5, True), (0.3, False)):
+        # a face lying on its side (seen on the photo turned a quarter) beside an upright face
+        centerface = TurnDetector({0: upright_face, 1: ([20, 120, 60, 160], score)})
+        found = detect_still({"centerface": centerface}, marked_photo())
+        assert centerface.seen[4:] == [0, None, 0]  # the plan stays on the photo as given
+        # turned back: x = 200 - y_turned, y = x_turned
+        expected = [[150, 20, 190, 60]] + ([[40, 20, 80, 60]] if kept else [])
+        assert sorted(found.xyxy.tolist()) == sorted(expected)
+        # without quarter turns it is never seen
+        assert len(detect_still({"centerface": centerface}, marked_photo(), quarter_turns=False)) == 1
+
+
+def test_photo_quarter_turns_needs_a_clearly_better_turn():
+    assert photo_quarter_turns([2.0, 0.4, 0.9, 0.0]) == 0
+    assert photo_quarter_turns([0.5, 0.0, 3.1, 0.2]) == 2
+    assert photo_quarter_turns([0.0, 0.0, 0.0, 0.8]) == 3
+    assert photo_quarter_turns([1.0, 1.1, 0.0, 0.0]) == 0  # not 1.2 times the photo as given
+    assert photo_quarter_turns([0.0, 0.2, 0.0, 0.0]) == 0  # not 0.3 more
+    assert photo_quarter_turns([0.0, 0.0, 0.0, 0.0]) == 0
+    assert photo_quarter_turns([0.0, 2.0, 2.0, 0.0]) == 1  # a tie goes to the fewest turns
 
 
 def test_small_faces_get_wider_margins():
