@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -29,17 +30,25 @@ def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
 
 
 def nms(xyxy: np.ndarray, score: np.ndarray, max_iou: float) -> np.ndarray:
-    """Indices of boxes kept by greedy non-maximum suppression, best score first."""
-    order = np.argsort(-score, kind="stable")
-    keep: list[int] = []
-    ious = iou_matrix(xyxy, xyxy)
-    suppressed = np.zeros(len(xyxy), bool)
-    for i in order:
-        if suppressed[i]:
-            continue
-        keep.append(int(i))
-        suppressed |= ious[i] > max_iou
-    return np.asarray(keep, dtype=np.int64)
+    """Indices of boxes kept by greedy non-maximum suppression, best score first (ties: the
+    earlier box first). A box is dropped when its IoU with a kept, better box is > max_iou.
+
+    OpenCV's NMSBoxes does the work (photo passes keep thousands of candidates >= 0.1, where
+    an N x N IoU matrix in NumPy took half the photo's detection time); it is given each box's
+    rank as its score, so ties are broken as documented, and boxes without area, which it
+    would drop, are kept: they overlap nothing."""
+    n = len(xyxy)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    rank = np.empty(n, np.float64)
+    rank[np.argsort(-np.asarray(score), kind="stable")] = np.arange(n, 0, -1)
+    wh = xyxy[:, 2:4] - xyxy[:, 0:2]
+    solid = np.flatnonzero((wh > 0).all(axis=1))
+    xywh = np.concatenate([xyxy[solid, 0:2], wh[solid]], axis=1).astype(np.float64)
+    kept = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), rank[solid].tolist(), 0.0, float(max_iou)),
+                      np.int64).reshape(-1)
+    keep = np.concatenate([solid[kept], np.flatnonzero(~(wh > 0).all(axis=1))])
+    return keep[np.argsort(-rank[keep])]
 
 
 def scale_boxes(xyxy: np.ndarray, factor: float | np.ndarray) -> np.ndarray:

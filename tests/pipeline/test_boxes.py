@@ -30,6 +30,30 @@ def test_nms_keeps_best_of_overlapping_and_separate_boxes():
     assert list(keep) == [1, 2]
 
 
+def greedy_nms(xyxy, score, max_iou):
+    """The definition, written out: best first, drop what overlaps a kept box > max_iou."""
+    keep, ious = [], iou_matrix(xyxy, xyxy)
+    for i in np.argsort(-score, kind="stable"):
+        if all(ious[i, k] <= max_iou for k in keep):
+            keep.append(int(i))
+    return keep
+
+
+def test_nms_matches_the_greedy_definition_with_ties_and_empty_boxes():
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(0, 40))
+        xy = np.round(rng.uniform(0, 60, (n, 2)))
+        wh = np.round(rng.uniform(0, 25, (n, 2)))  # some boxes have no width or height
+        xyxy = np.concatenate([xy, xy + wh], axis=1).astype(np.float32)
+        score = np.round(rng.uniform(0, 1, n), 1).astype(np.float32)  # many ties
+        for max_iou in (0.3, 0.5):
+            assert list(nms(xyxy, score, max_iou)) == greedy_nms(xyxy, score, max_iou)
+    # equal scores: the earlier box wins; a box without area overlaps nothing and stays
+    xyxy = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [5, 5, 5, 9]], np.float32)
+    assert list(nms(xyxy, np.array([0.5, 0.5, 0.9], np.float32), 0.3)) == [2, 0]
+
+
 @pytest.mark.parametrize(
     ("box", "factor", "expected"),
     [
