@@ -315,6 +315,13 @@ class MemoDetector:
         return faces
 
 
+def turned_back(root: Path, turns: int):
+    """Outputs written under root for photos turned ``turns`` quarters, turned back upright."""
+    def produce(rel, _src):
+        return np.ascontiguousarray(np.rot90(cv2.imread(str(root / rel)), -turns))
+    return produce
+
+
 def cmd_turns(args) -> None:
     """Veil's photo detection (``detect_still``, in-process) on WIDER photos turned 0-3 quarter
     turns, with and without its quarter-turn passes; outputs are turned back and judged like
@@ -332,8 +339,9 @@ def cmd_turns(args) -> None:
 
     def variant(name, degrees, quarter_turns=True, turned_min_score=None, turn_photo=True):
         patches = []
-        if turned_min_score is not None:
-            patches.append(mock.patch.object(anonymize, "STILL_TURNED_MIN_SCORE", turned_min_score))
+        if turned_min_score is not None:  # as a factor on the photo's min_score
+            patches.append(mock.patch.object(anonymize, "STILL_TURNED_SCORE_FACTOR",
+                                             turned_min_score / options.detect.min_score))
         if not turn_photo:
             patches.append(mock.patch.object(anonymize, "photo_quarter_turns", lambda sums: 0))
 
@@ -362,10 +370,19 @@ def cmd_turns(args) -> None:
         *(variant(f"photo turned {d} degrees, turned faces kept at >= {t}", d, turned_min_score=t)
           for t in (0.3, 0.5) for d in (0, 180)),
     ])
+    from common import DEFACE_BIN, DEFACE_PY, run
+
+    if DEFACE_BIN.exists():  # deface on the same turned photos (bench/setup_deface.sh installs it)
+        for degrees in (0, 90, 180, 270):
+            out = OUT_DIR / "stills" / f"deface-every{args.subsample}-turned{degrees}"
+            run([str(DEFACE_PY), "bench/deface_stills.py", str(out), "--subsample", str(args.subsample),
+                 "--turns", str(degrees // 90)])
+            variants[f"deface 1.5.0 default, photo turned {degrees} degrees"] = turned_back(out, degrees // 90)
     stats = judge(images, variants)
     rows = []
     for name, st in stats.items():
-        rows.append([name] + visibility_cells(st) + [round(1000 * spent[name] / len(images))])
+        cost = round(1000 * spent[name] / len(images)) if not name.startswith("deface") else "-"
+        rows.append([name] + visibility_cells(st) + [cost])
         print(rows[-1], flush=True)
     header = ["photos and plan"] + [f"{b[0]} px visible % (n)" for b in SIZE_BUCKETS_PX] + [
         ">=20 px visible % (n)", "over-redaction %", "detector ms / photo"]
@@ -379,7 +396,8 @@ def cmd_turns(args) -> None:
             "in the inner 80% of the face; over-redaction: textured 16x16 blocks outside every face "
             "grown 1.6x that lost their detail). Turned photos stand in for scans and photos whose "
             "orientation tag was lost, and, with the photo never turned upright, for upside-down or "
-            "lying people in an upright photo. Detector ms: each variant's own detector time (passes "
+            "lying people in an upright photo. deface ran on the same turned photos "
+            "(`bench/deface_stills.py --turns K`). Detector ms: each variant's own detector time (passes "
             "shared between variants run once, and each variant is charged their time).\n\n"
             + md_table(header, rows)))
 

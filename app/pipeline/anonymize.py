@@ -25,7 +25,7 @@ from app.pipeline.detect import (CenterFace, FaceDetector, merge_union, mirror_f
                                  turn_faces_back, vote)
 from app.pipeline.schedule import (RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU, STILL_BOX_SCALE,
                                    STILL_MIN_SCORE, STILL_TURN_PROBE, STILL_TURN_SCORE_FLOOR,
-                                   STILL_TURNED_MIN_SCORE, VideoDetectionPlan,
+                                   STILL_TURNED_SCORE_FACTOR, VideoDetectionPlan,
                                    photo_quarter_turns, still_box_scales, still_plan, video_plan)
 from app.pipeline.embed import FaceEmbedder
 from app.pipeline.images import read_image, write_image
@@ -331,7 +331,7 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
 
     With quarter_turns, the first pass also runs on the photo turned 1-3 quarters: the whole
     plan runs on the turn that sets the photo upright (``schedule.photo_quarter_turns``), and
-    sure faces of the other turns are kept too (schedule.py, "Quarter turns")."""
+    faces the other turns find with twice min_score are kept too (schedule.py, "Quarter turns")."""
     if not isinstance(detectors, Mapping):
         detectors = {"centerface": detectors}
     h, w = image_rgb.shape[:2]
@@ -367,7 +367,7 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
         found.append(faces[keep])
         alone_min_scores.append(min_score if still_pass.detector == "centerface"
                                 else max(RETINAFACE_MIN_SCORE, min_score))
-    turned_min_score = max(STILL_TURNED_MIN_SCORE, min_score)
+    turned_min_score = STILL_TURNED_SCORE_FACTOR * min_score
     for turns, faces in probed.items():
         if turns != upright_turns:
             found.append(faces[faces.score >= turned_min_score])

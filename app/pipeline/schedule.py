@@ -57,18 +57,18 @@ STILL_PASSES = (
 # Quarter turns (counter-clockwise): CenterFace hardly finds upside-down or sideways faces.
 # On every 3rd WIDER val photo turned 180 degrees the plan above left 38% of the faces >= 20 px
 # visible, turned 90 or 270 degrees 26-28% (bench/stills_plans.py turns, RESULTS.md section
-# stills-turns). So the first pass also runs on the photo turned 1, 2 and 3 quarters (17% more
-# detector time). A photo turned as a whole (a scan, a photo that lost its orientation tag) is
-# recognised by the turn whose faces score clearly higher (sum of scores >=
-# STILL_TURN_SCORE_FLOOR, at least STILL_TURN_MIN_RATIO times and STILL_TURN_MIN_GAIN more than
-# the photo as given), and the whole plan runs on it turned that way: 1.1% visible at every
-# turn, as upright photos are (0.9%). Faces another turn finds with at least
-# STILL_TURNED_MIN_SCORE are kept too, for one upside-down or lying person in an upright photo
-# (measured as the photo turned 180 degrees but never turned upright: 10% visible instead of
-# 38%). The price on upright photos: textured background lost 1.95% -> 2.15%; a floor of 0.3
-# would cost 2.27%, 0.5 2.07%.
+# stills-turns; deface 58-66%). So the first pass also runs on the photo turned 1, 2 and 3
+# quarters (detector time per photo 1.10 -> 1.39 s). A photo turned as a whole (a scan, a
+# photo that lost its orientation tag) is recognised by the turn whose faces score clearly
+# higher (sum of scores >= STILL_TURN_SCORE_FLOOR, at least STILL_TURN_MIN_RATIO times and
+# STILL_TURN_MIN_GAIN more than the photo as given), and the whole plan runs on it turned that
+# way: 1.1% visible at every turn, as upright photos are (0.9%). Faces another turn finds with
+# STILL_TURNED_SCORE_FACTOR times the photo's min_score (0.4 at the default 0.2) are kept too,
+# for one upside-down or lying person in an upright photo (measured as the photo turned 180
+# degrees but never turned upright: 10% visible instead of 38%). The price on upright photos:
+# textured background lost 1.95% -> 2.15%; a floor of 0.3 would cost 2.27%, 0.5 2.07%.
 STILL_TURN_PROBE = STILL_PASSES[0]
-STILL_TURNED_MIN_SCORE = 0.4
+STILL_TURNED_SCORE_FACTOR = 2.0
 STILL_TURN_SCORE_FLOOR = 0.3
 STILL_TURN_MIN_RATIO = 1.2
 STILL_TURN_MIN_GAIN = 0.3

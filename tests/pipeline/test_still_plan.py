@@ -166,6 +166,10 @@ def test_sure_turned_face_in_an_upright_photo_is_kept_and_a_weak_one_is_not():
         assert sorted(found.xyxy.tolist()) == sorted(expected)
         # without quarter turns it is never seen
         assert len(detect_still({"centerface": centerface}, marked_photo(), quarter_turns=False)) == 1
+    # a stricter photo setting (--min-score 0.4) asks twice as much of turned faces: 0.8
+    for score, count in ((0.7, 1), (0.85, 2)):
+        centerface = TurnDetector({0: upright_face, 1: ([20, 120, 60, 160], score)})
+        assert len(detect_still({"centerface": centerface}, marked_photo(), min_score=0.4)) == count
 
 
 def test_photo_quarter_turns_needs_a_clearly_better_turn():
