@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -26,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import (OUT_DIR, SIZE_BUCKETS_PX, WIDER_DIR, command_line, load_wider,  # noqa: E402
-                    machine_note, md_table, write_section)
+from common import (DEFACE_BIN, DEFACE_PY, OUT_DIR, SIZE_BUCKETS_PX, WIDER_DIR,  # noqa: E402
+                    command_line, load_wider, machine_note, md_table, run, write_section)
 
 CACHE_ROOT = OUT_DIR / "stills" / "plans-cache"
 RAW_MIN_SCORE = 0.1
@@ -303,8 +304,6 @@ class MemoDetector:
         self.detector, self.memo, self.spent = detector, {}, 0.0
 
     def detect(self, image_rgb, max_side_px):
-        import hashlib
-
         key = (hashlib.blake2b(image_rgb.tobytes(), digest_size=16).digest(), image_rgb.shape, max_side_px)
         if key not in self.memo:
             t0 = time.perf_counter()
@@ -370,8 +369,6 @@ def cmd_turns(args) -> None:
         *(variant(f"photo turned {d} degrees, turned faces kept at >= {t}", d, turned_min_score=t)
           for t in (0.3, 0.5) for d in (0, 180)),
     ])
-    from common import DEFACE_BIN, DEFACE_PY, run
-
     if DEFACE_BIN.exists():  # deface on the same turned photos (bench/setup_deface.sh installs it)
         for degrees in (0, 90, 180, 270):
             out = OUT_DIR / "stills" / f"deface-every{args.subsample}-turned{degrees}"

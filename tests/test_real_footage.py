@@ -92,6 +92,23 @@ def test_raw_h264_stream_from_street_camera(shared_eval, centerface, tmp_path):
     assert np.all(np.diff([float(t) for t in after.times_s]) > 0)
 
 
+def visible_faces(images, before_after) -> dict[str, list[bool]]:
+    """Per WIDER photo, (input, output) from before_after(image), judged like bench/stills.py:
+    visible or not, for each valid face of 10-20 px and of 20 px and more."""
+    from bench.common import size_bucket
+
+    visible = {"10-20": [], "20+": []}
+    for image in images:
+        before, after = before_after(image)
+        assert after.shape == before.shape
+        corr = face_visibility(fine_detail(to_gray(before)), fine_detail(to_gray(after)), image.xyxy)
+        for c, size in zip(corr, image.xywh[:, 2:].max(axis=1) if len(image.xywh) else []):
+            bucket = size_bucket(size)
+            if bucket is not None and not np.isnan(c):
+                visible["10-20" if bucket == "10-20" else "20+"].append(c >= MAX_HIDDEN_CORRELATION)
+    return visible
+
+
 def test_wider_photos_faces_hidden(shared_eval, tmp_path):
     """Every 10th WIDER val photo through the photo pipeline (two detectors, several passes):
     judged like bench/stills.py: faces of 20 px and more hidden
@@ -99,7 +116,7 @@ def test_wider_photos_faces_hidden(shared_eval, tmp_path):
     plan without the 2x CenterFace pass left 4 of these 150 visible, the CenterFace-only plan
     before it about 20%; the current one none)."""
     from app.pipeline.anonymize import anonymize_folder
-    from bench.common import load_wider, size_bucket
+    from bench.common import load_wider
 
     images = load_wider(shared_eval / "stills" / "wider_val")[::10]
     src = tmp_path / "in"
@@ -108,16 +125,8 @@ def test_wider_photos_faces_hidden(shared_eval, tmp_path):
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(shared_eval / "stills" / "wider_val" / "images" / image.rel_path)
     anonymize_folder(src, tmp_path / "out")
-    visible = {"10-20": [], "20+": []}
-    for image in images:
-        before = cv2.imread(str(src / image.rel_path))
-        after = cv2.imread(str(tmp_path / "out" / image.rel_path))
-        assert after.shape == before.shape
-        corr = face_visibility(fine_detail(to_gray(before)), fine_detail(to_gray(after)), image.xyxy)
-        for c, size in zip(corr, image.xywh[:, 2:].max(axis=1) if len(image.xywh) else []):
-            bucket = size_bucket(size)
-            if bucket is not None and not np.isnan(c):
-                visible["10-20" if bucket == "10-20" else "20+"].append(c >= MAX_HIDDEN_CORRELATION)
+    visible = visible_faces(images, lambda image: (cv2.imread(str(src / image.rel_path)),
+                                                   cv2.imread(str(tmp_path / "out" / image.rel_path))))
     assert len(visible["20+"]) > 50 and len(visible["10-20"]) > 50
     assert np.mean(visible["20+"]) <= 0.03, f"{sum(visible['20+'])} of {len(visible['20+'])} faces >= 20 px visible"
     assert np.mean(visible["10-20"]) <= 0.025, f"{sum(visible['10-20'])} of {len(visible['10-20'])} faces 10-20 px visible"
@@ -129,7 +138,7 @@ def test_wider_photos_turned_upside_down_or_sideways_faces_hidden(shared_eval, t
     hidden. Without the quarter-turn passes about a third of the faces >= 20 px stayed visible
     (bench/RESULTS.md, stills-turns)."""
     from app.pipeline.anonymize import anonymize_folder
-    from bench.common import load_wider, size_bucket
+    from bench.common import load_wider
 
     images = load_wider(shared_eval / "stills" / "wider_val")[::10]
     src = tmp_path / "in"
@@ -142,19 +151,13 @@ def test_wider_photos_turned_upside_down_or_sideways_faces_hidden(shared_eval, t
         cv2.imwrite(str(path), np.ascontiguousarray(np.rot90(upright, turns[image.rel_path])),
                     [cv2.IMWRITE_JPEG_QUALITY, 95])
     anonymize_folder(src, tmp_path / "out")
-    visible = {"10-20": [], "20+": []}
-    for image in images:
+
+    def upright(image):  # judged upright: input and output turned back (quarter turns lose nothing)
         k = turns[image.rel_path]
-        # judged upright: turn input and output back (quarter turns lose nothing)
-        before = np.rot90(cv2.imread(str(src / image.rel_path)), -k)
-        after = np.rot90(cv2.imread(str(tmp_path / "out" / image.rel_path)), -k)
-        assert after.shape == before.shape
-        corr = face_visibility(fine_detail(to_gray(np.ascontiguousarray(before))),
-                               fine_detail(to_gray(np.ascontiguousarray(after))), image.xyxy)
-        for c, size in zip(corr, image.xywh[:, 2:].max(axis=1) if len(image.xywh) else []):
-            bucket = size_bucket(size)
-            if bucket is not None and not np.isnan(c):
-                visible["10-20" if bucket == "10-20" else "20+"].append(c >= MAX_HIDDEN_CORRELATION)
+        return tuple(np.ascontiguousarray(np.rot90(cv2.imread(str(root / image.rel_path)), -k))
+                     for root in (src, tmp_path / "out"))
+
+    visible = visible_faces(images, upright)
     assert len(visible["20+"]) > 50 and len(visible["10-20"]) > 50
     assert np.mean(visible["20+"]) <= 0.03, f"{sum(visible['20+'])} of {len(visible['20+'])} faces >= 20 px visible"
     assert np.mean(visible["10-20"]) <= 0.05, f"{sum(visible['10-20'])} of {len(visible['10-20'])} faces 10-20 px visible"

@@ -22,7 +22,7 @@ from app.pipeline.decide import Policy
 from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_stream,
                                  open_container, probe_video, to_display_rgb)
 from app.pipeline.detect import (CenterFace, FaceDetector, merge_union, mirror_faces,
-                                 turn_faces_back, vote)
+                                 turn_faces_back, turn_image, vote)
 from app.pipeline.schedule import (RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU, STILL_BOX_SCALE,
                                    STILL_MIN_SCORE, STILL_TURN_PROBE, STILL_TURN_SCORE_FLOOR,
                                    STILL_TURNED_SCORE_FACTOR, VideoDetectionPlan,
@@ -341,12 +341,12 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
     if probe is not None:
         probe_side = next(side for p, side in plan if p == STILL_TURN_PROBE)
         for turns in range(4):
-            turned = _turn(image_rgb, turns)
+            turned = turn_image(image_rgb, turns)
             probed[turns] = turn_faces_back(probe.detect(turned, probe_side), turns,
                                             (turned.shape[1], turned.shape[0]))
     upright_turns = photo_quarter_turns(
         [f.score[f.score >= STILL_TURN_SCORE_FLOOR].sum() for f in probed.values()]) if probed else 0
-    upright = _turn(image_rgb, upright_turns)
+    upright = turn_image(image_rgb, upright_turns)
     upright_wh = (upright.shape[1], upright.shape[0])
     mirrored = None
     found, alone_min_scores = [], []
@@ -373,11 +373,6 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
             found.append(faces[faces.score >= turned_min_score])
             alone_min_scores.append(turned_min_score)
     return vote(found, alone_min_scores, min_score / 2, STILL_AGREE_MIN_IOU)
-
-
-def _turn(image_rgb: np.ndarray, turns: int) -> np.ndarray:
-    """The image turned counter-clockwise by quarter turns (the same array for 0)."""
-    return np.ascontiguousarray(np.rot90(image_rgb, turns)) if turns % 4 else image_rgb
 
 
 def still_hide_boxes(faces: FaceBoxes, box_scale: float, image_wh: tuple[int, int]) -> np.ndarray:

@@ -43,11 +43,12 @@ def nms(xyxy: np.ndarray, score: np.ndarray, max_iou: float) -> np.ndarray:
     rank = np.empty(n, np.float64)
     rank[np.argsort(-np.asarray(score), kind="stable")] = np.arange(n, 0, -1)
     wh = xyxy[:, 2:4] - xyxy[:, 0:2]
-    solid = np.flatnonzero((wh > 0).all(axis=1))
+    has_area = (wh > 0).all(axis=1)
+    solid = np.flatnonzero(has_area)
     xywh = np.concatenate([xyxy[solid, 0:2], wh[solid]], axis=1).astype(np.float64)
     kept = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), rank[solid].tolist(), 0.0, float(max_iou)),
                       np.int64).reshape(-1)
-    keep = np.concatenate([solid[kept], np.flatnonzero(~(wh > 0).all(axis=1))])
+    keep = np.concatenate([solid[kept], np.flatnonzero(~has_area)])
     return keep[np.argsort(-rank[keep])]
 
 

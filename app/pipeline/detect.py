@@ -126,7 +126,7 @@ def detect_multiscale(detector: FaceDetector, image_rgb: np.ndarray,
     h, w = image_rgb.shape[:2]
     found = []
     for k in rotations:
-        rotated = np.ascontiguousarray(np.rot90(image_rgb, k)) if k % 4 else image_rgb
+        rotated = turn_image(image_rgb, k)
         rh, rw = rotated.shape[:2]
         for side in max_sides_px:
             faces = detector.detect(rotated, side)
@@ -164,6 +164,11 @@ def mirror_faces(faces: FaceBoxes, width: int) -> FaceBoxes:
     xyxy = faces.xyxy.copy()
     xyxy[:, [0, 2]] = width - faces.xyxy[:, [2, 0]]
     return FaceBoxes(xyxy, faces.score, np.full_like(faces.landmarks, np.nan))
+
+
+def turn_image(image_rgb: np.ndarray, turns: int) -> np.ndarray:
+    """The image turned counter-clockwise by quarter turns (the same array for 0)."""
+    return np.ascontiguousarray(np.rot90(image_rgb, turns)) if turns % 4 else image_rgb
 
 
 def turn_faces_back(faces: FaceBoxes, turns: int, turned_wh: tuple[int, int]) -> FaceBoxes:
