@@ -69,20 +69,30 @@ def clip_boxes(xyxy: np.ndarray, resolution_wh: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def rotate_boxes_to_original(xyxy: np.ndarray, k: int, rotated_wh: tuple[int, int]) -> np.ndarray:
-    """Map boxes found on ``np.rot90(image, k)`` back to ``image``.
+def rotate_points_to_original(points_xy: np.ndarray, k: int, rotated_wh: tuple[int, int]) -> np.ndarray:
+    """Map (..., 2) x, y points found on ``np.rot90(image, k)`` back to ``image``.
 
     rotated_wh is the size of the rotated image. k in 0..3 (counter-clockwise quarter turns).
     """
     k %= 4
-    if k == 0 or len(xyxy) == 0:
-        return xyxy.copy()
+    points = np.asarray(points_xy, np.float32)
+    if k == 0:
+        return points.copy()
     w, h = rotated_wh
-    x1, y1, x2, y2 = xyxy.T
+    x, y = points[..., 0], points[..., 1]
     if k == 1:  # rotated (xr, yr) <- original (x, y): xr = y, yr = W0 - x, with W0 = h
-        out = np.stack([h - y2, x1, h - y1, x2], axis=1)
+        out = (h - y, x)
     elif k == 2:
-        out = np.stack([w - x2, h - y2, w - x1, h - y1], axis=1)
+        out = (w - x, h - y)
     else:  # k == 3: xr = H0 - y, yr = x, with H0 = w
-        out = np.stack([y1, w - x2, y2, w - x1], axis=1)
-    return out.astype(np.float32)
+        out = (y, w - x)
+    return np.stack(out, axis=-1).astype(np.float32)
+
+
+def rotate_boxes_to_original(xyxy: np.ndarray, k: int, rotated_wh: tuple[int, int]) -> np.ndarray:
+    """Map (N, 4) boxes found on ``np.rot90(image, k)`` back to ``image`` (see
+    rotate_points_to_original): the box spanned by its two corners turned back."""
+    if k % 4 == 0 or len(xyxy) == 0:
+        return np.asarray(xyxy, np.float32).copy()
+    corners = rotate_points_to_original(np.asarray(xyxy, np.float32).reshape(-1, 2, 2), k, rotated_wh)
+    return np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)

@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 
 from app.pipeline import models
-from app.pipeline.boxes import clip_boxes, iou_matrix, nms, rotate_boxes_to_original
+from app.pipeline.boxes import (clip_boxes, iou_matrix, nms, rotate_boxes_to_original,
+                                rotate_points_to_original)
 from app.pipeline.types import FaceBoxes
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,17 @@ def detect_resized(run, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
     )
 
 
+def detect_turned(detector: FaceDetector, image_rgb: np.ndarray, turns: int,
+                  max_side_px: int) -> FaceBoxes:
+    """Faces on the image turned counter-clockwise by ``turns`` quarters (people lying down or
+    upside down), in the image's own pixels. The image is resized before it is turned."""
+    def on_turned(resized: np.ndarray) -> FaceBoxes:
+        turned = turn_image(resized, turns)
+        return turn_faces_back(detector.detect(turned, max(turned.shape[:2])), turns,
+                               (turned.shape[1], turned.shape[0]))
+    return detect_resized(on_turned, image_rgb, max_side_px)
+
+
 def detect_multiscale(detector: FaceDetector, image_rgb: np.ndarray,
                       max_sides_px: tuple[int, ...], rotations: tuple[int, ...] = (0,)) -> FaceBoxes:
     """Union of detections at several scales and quarter-turn rotations, merged by NMS.
@@ -172,12 +184,13 @@ def turn_image(image_rgb: np.ndarray, turns: int) -> np.ndarray:
 
 
 def turn_faces_back(faces: FaceBoxes, turns: int, turned_wh: tuple[int, int]) -> FaceBoxes:
-    """Faces found on ``np.rot90(image, turns)`` (of size turned_wh), in the image's own pixels
-    (landmarks dropped, like mirror_faces)."""
+    """Faces found on ``np.rot90(image, turns)`` (of size turned_wh), in the image's own pixels.
+    Landmarks are turned back too: a turn keeps their left/right order, and identity aligns
+    the face upright on them."""
     if turns % 4 == 0:
         return faces
     return FaceBoxes(rotate_boxes_to_original(faces.xyxy, turns, turned_wh), faces.score,
-                     np.full_like(faces.landmarks, np.nan))
+                     rotate_points_to_original(faces.landmarks, turns, turned_wh))
 
 
 def vote(passes: list[FaceBoxes], alone_min_scores: list[float], agree_min_score: float,

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from app.pipeline.boxes import clip_boxes, iou_matrix, nms, rotate_boxes_to_original, scale_boxes
+from app.pipeline.boxes import (clip_boxes, iou_matrix, nms, rotate_boxes_to_original,
+                                rotate_points_to_original, scale_boxes)
 
 
 @pytest.mark.parametrize(
@@ -82,3 +83,17 @@ def test_rotate_boxes_to_original_round_trip(k):
     found = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32)
     back = rotate_boxes_to_original(found, k, (rotated.shape[1], rotated.shape[0]))
     np.testing.assert_allclose(back[0], [20, 5, 35, 12])
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_rotate_points_to_original_finds_the_same_pixels(k):
+    """Landmarks found on a turned frame land on the same pixel centres of the frame itself."""
+    h, w = 30, 50
+    image = np.zeros((h, w), np.int32)
+    spots_xy = np.array([[3, 4], [40, 7], [25, 22]], np.float32)
+    for n, (x, y) in enumerate(spots_xy.astype(int), start=1):
+        image[y, x] = n
+    rotated = np.rot90(image, k)
+    found = np.array([np.argwhere(rotated == n)[0][::-1] for n in (1, 2, 3)], np.float32) + 0.5
+    back = rotate_points_to_original(found, k, (rotated.shape[1], rotated.shape[0]))
+    np.testing.assert_allclose(back, spots_xy + 0.5)
