@@ -109,6 +109,13 @@ class Tracker:
         return tracks
 
 
+# A face seen sideways, upside down or half hidden is found at a low score with a box off by up
+# to a third of the face (YouTube Faces turned 90 and 180 degrees: 1 face-frame each left
+# visible at the weak first detection of a track; bench/video.py youtube --turn).
+WEAK_DETECTION_SCORE = 0.5
+WEAK_DETECTION_EXTRA_SCALE = 0.3
+
+
 def scene_bounds(frame_index: int, cut_frames: list[int], frame_count: int) -> tuple[int, int]:
     """First and last frame of the scene containing ``frame_index`` (cuts start scenes)."""
     i = bisect.bisect_right(cut_frames, frame_index)
@@ -127,13 +134,24 @@ def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: 
     """
     det_frames = np.asarray(raw.frame_index, np.int64)
     det_xyxy = np.stack(raw.xyxy).astype(np.float32)
+    # Weak detections place their boxes least precisely: their hidden area grows
+    # WEAK_DETECTION_EXTRA_SCALE more than box_scale.
+    weak = np.asarray(raw.score, np.float32) < WEAK_DETECTION_SCORE
+    det_xyxy = scale_boxes(det_xyxy, np.where(
+        weak, (options.box_scale + WEAK_DETECTION_EXTRA_SCALE) / options.box_scale, 1.0))
     scene_start, scene_end = scene_bounds(int(det_frames[0]), cut_frames, frame_count)
     pad = max(int(round(options.pad_s * fps)), min_pad_frames)
     first = max(int(det_frames[0]) - pad, scene_start)
     last = min(int(det_frames[-1]) + pad, scene_end)
     frames = np.arange(first, last + 1, dtype=np.int64)
-    # Interpolate each coordinate between detections; hold the end boxes over the padding.
+    # Interpolate each coordinate between detections. Over the padding the face was not seen:
+    # hold the union of the boxes detected within one pad of the track's end, not the end box
+    # alone (a first detection, often the weakest, can be off by a third of the face).
     xyxy = np.stack([np.interp(frames, det_frames, det_xyxy[:, c]) for c in range(4)], axis=1)
+    for outside, near in ((frames < det_frames[0], det_frames <= det_frames[0] + pad),
+                          (frames > det_frames[-1], det_frames >= det_frames[-1] - pad)):
+        if outside.any():
+            xyxy[outside] = np.concatenate([det_xyxy[near, :2].min(axis=0), det_xyxy[near, 2:].max(axis=0)])
     # Between two detections the face may not move linearly: widen filled boxes by a quarter
     # of the distance its centre travelled across the gap.
     centres = (det_xyxy[:, :2] + det_xyxy[:, 2:]) / 2

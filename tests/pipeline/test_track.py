@@ -70,6 +70,20 @@ def test_finalize_pads_before_and_after_clipped_to_video():
     np.testing.assert_allclose(track.xyxy[0], [0, 0, 10, 10])
 
 
+def test_finalize_padding_holds_every_box_seen_within_a_pad():
+    """Before its first detection the face was not seen: the padding holds the union of the
+    boxes detected within one pad (3 frames), not the first box alone."""
+    options = TrackOptions(box_scale=1.0, pad_s=0.1)  # 3 frames at 30 fps
+    boxes = [[20, 20, 30, 26], [18, 16, 30, 30], [40, 40, 50, 50], [60, 60, 70, 70], [62, 58, 72, 70]]
+    track = finalize_track(raw([10, 12, 20, 28, 30], boxes), 40, [], 30.0, options, (100, 100))
+    assert track.first_frame == 7 and track.last_frame == 33
+    for before in range(7, 10):
+        np.testing.assert_allclose(track.xyxy[before - 7], [18, 16, 30, 30])
+    for after in range(31, 34):
+        np.testing.assert_allclose(track.xyxy[after - 7], [60, 58, 72, 70])
+    np.testing.assert_allclose(track.xyxy[10 - 7], [20, 20, 30, 26])  # detected frames as found
+
+
 def test_finalize_padding_stops_at_scene_cuts():
     options = TrackOptions(box_scale=1.0, pad_s=1.0)
     track = finalize_track(raw([12, 14], [[0, 0, 10, 10]] * 2), 40, [10, 20], 30.0, options,
