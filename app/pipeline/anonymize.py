@@ -17,15 +17,17 @@ import numpy as np
 
 from app.pipeline import models
 from app.pipeline.analysis import Analysis
-from app.pipeline.boxes import clip_boxes, long_side_px, scale_boxes
+from app.pipeline.boxes import clip_boxes, iou_matrix, long_side_px, scale_boxes
 from app.pipeline.decide import Policy
 from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_stream,
                                  open_container, probe_video, to_display_rgb)
-from app.pipeline.detect import (CenterFace, FaceDetector, merge_union, mirror_faces,
-                                 turn_faces_back, turn_image, vote)
+from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, detect_turned,
+                                 merge_union, mirror_faces, turn_faces_back, turn_image, vote)
 from app.pipeline.schedule import (RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU, STILL_BOX_SCALE,
                                    STILL_MIN_SCORE, STILL_TURN_PROBE, STILL_TURN_SCORE_FLOOR,
-                                   STILL_TURNED_SCORE_FACTOR, VideoDetectionPlan,
+                                   STILL_TURNED_SCORE_FACTOR, VIDEO_PROBE_TURNS,
+                                   VIDEO_SURE_UPRIGHT_SCORE, VIDEO_TURNED_SCORE_FACTOR,
+                                   VideoDetectionPlan,
                                    photo_quarter_turns, still_box_scales, still_plan, video_plan)
 from app.pipeline.embed import FaceEmbedder
 from app.pipeline.images import read_image, write_image
@@ -61,17 +63,26 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
                       min_match=options.track.min_iou)
     meter = ProgressMeter("analysing", info.frame_count_estimate, progress, should_cancel,
                           0.0, ANALYSE_SHARE)
+    turned_min_score = VIDEO_TURNED_SCORE_FACTOR * options.detect.min_score
     pts: list[int] = []
     cut_frames: list[int] = []
     detected_frames = 0
+    last_found_by_turn: dict[int, int] = {}
+    # Tracks a turned pass found: upright passes see such a face only now and then, so it may
+    # have been there since that turn's previous probe (padded back a whole cycle).
+    found_turned: set[int] = set()
     for index, pts_i, is_cut, sides, image in prefetch(_frames_to_analyse(info, plan)):
         if is_cut:
             cut_frames.append(index)
         if sides:
-            faces = (detector.detect(image, sides[0]) if len(sides) == 1
-                     else merge_union(FaceBoxes.concatenate(
-                         [detector.detect(image, side) for side in sides])))
+            # A new scene (the first frame too) gets every turn at once, as it gets every scale.
+            turns = (VIDEO_PROBE_TURNS if (is_cut or index == 0) and plan.turn_probe_every_n_frames
+                     else plan.turns_for_frame(index, last_found_by_turn))
+            faces, turned = detect_video_frame(detector, image, sides, turns,
+                                               plan.base_max_side_px, turned_min_score)
+            last_found_by_turn.update((k, index) for k, t in zip(turns, turned) if len(t))
             track_ids = tracker.update(index, faces, is_cut)
+            found_turned.update(tracks_touching(faces, track_ids, FaceBoxes.concatenate(turned)))
             detected_frames += 1
             if on_faces is not None and len(faces):
                 on_faces(index, image, faces, track_ids)
@@ -81,10 +92,42 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     if frame_count == 0:
         raise InputError(f"{Path(input_path).name!r} has a video stream with zero frames.")
     tracks = finalize_tracks(tracker.finish(), frame_count, cut_frames, fps, options.track,
-                             info.resolution_wh, lambda raw: min_pad_frames(raw, plan, info))
+                             info.resolution_wh,
+                             lambda raw: min_pad_frames(raw, plan, info, raw.track_id in found_turned))
     meter.report(final=True)
     return Analysis(info, frame_count, np.asarray(pts, np.int64), tracks, cut_frames,
                     detected_frames=detected_frames)
+
+
+def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tuple[int, ...],
+                       turns: tuple[int, ...], turned_side_px: int,
+                       turned_min_score: float) -> tuple[FaceBoxes, list[FaceBoxes]]:
+    """Faces on one detection frame: the frame at each of ``sides`` (long side, px), and turned
+    by each of ``turns`` quarters at ``turned_side_px``. A turned face counts when it scores
+    >= turned_min_score and no sure upright face (>= VIDEO_SURE_UPRIGHT_SCORE) overlaps it:
+    CenterFace also finds upright faces on turned frames, with looser boxes. Returns all faces
+    merged, and each turn's faces that counted."""
+    found = [detector.detect(image_rgb, side) for side in sides]
+    upright = found[0] if len(found) == 1 else merge_union(FaceBoxes.concatenate(found))
+    if not turns:
+        return upright, []
+    sure = upright.xyxy[upright.score >= VIDEO_SURE_UPRIGHT_SCORE]
+    turned = []
+    for k in turns:
+        faces = detect_turned(detector, image_rgb, k, turned_side_px)
+        keep = faces.score >= turned_min_score
+        if len(sure) and keep.any():
+            keep &= ~(iou_matrix(faces.xyxy, sure) > NMS_MAX_IOU).any(axis=1)
+        turned.append(faces[keep])
+    return merge_union(FaceBoxes.concatenate([upright, *turned])), turned
+
+
+def tracks_touching(faces: FaceBoxes, track_ids: np.ndarray, source: FaceBoxes) -> set[int]:
+    """Ids of the tracks whose face on this frame overlaps a face of ``source``."""
+    if not len(faces) or not len(source):
+        return set()
+    overlaps = (iou_matrix(faces.xyxy, source.xyxy) > 0).any(axis=1)
+    return {int(i) for i in track_ids[overlaps]}
 
 
 def _frames_to_analyse(info: VideoInfo, plan: VideoDetectionPlan):
@@ -108,12 +151,13 @@ def _frames_to_analyse(info: VideoInfo, plan: VideoDetectionPlan):
 def detection_plan(info: VideoInfo, options: AnonymizeOptions) -> VideoDetectionPlan:
     """The measured schedule for this video, with any overrides from the options."""
     plan = video_plan(info.width, info.height, float(info.average_rate) or 25.0)
-    base = options.detect.base_max_side_px or plan.base_max_side_px
-    every = options.detect.detect_every_n_frames or plan.detect_every_n_frames
-    if (base, every) == (plan.base_max_side_px, plan.detect_every_n_frames):
-        return plan
-    full_every = -(-plan.full_res_every_n_frames // every) * every
-    return VideoDetectionPlan(base, every, full_every, max(plan.full_res_max_side_px, base))
+    detect = options.detect
+    base = detect.base_max_side_px or plan.base_max_side_px
+    every = detect.detect_every_n_frames or plan.detect_every_n_frames
+    turn_every = (plan.turn_probe_every_n_frames if detect.turn_probe_every_n_frames is None
+                  else detect.turn_probe_every_n_frames)
+    return VideoDetectionPlan(base, every, -(-plan.full_res_every_n_frames // every) * every,
+                              max(plan.full_res_max_side_px, base), -(-turn_every // every) * every)
 
 
 # A face whose longer side is below this many pixels at the base scale may be invisible to the
@@ -121,15 +165,18 @@ def detection_plan(info: VideoInfo, options: AnonymizeOptions) -> VideoDetection
 MIN_BASE_FACE_PX = 12
 
 
-def min_pad_frames(raw: RawTrack, plan: VideoDetectionPlan, info: VideoInfo) -> int:
+def min_pad_frames(raw: RawTrack, plan: VideoDetectionPlan, info: VideoInfo,
+                   found_turned: bool = False) -> int:
     """Frames a face may have been present before its first (after its last) detection: the
-    interval between the passes able to see a face of that size."""
+    interval between the passes able to see a face of that size, or, for a face a turned pass
+    found, between two probes of that turn."""
     xyxy = np.stack(raw.xyxy)
     size_px = float(np.median(np.max(xyxy[:, 2:] - xyxy[:, :2], axis=1)))
     base_scale = plan.base_max_side_px / max(info.width, info.height)
+    pad = plan.detect_every_n_frames
     if size_px * base_scale < MIN_BASE_FACE_PX and plan.full_res_every_n_frames:
-        return plan.full_res_every_n_frames
-    return plan.detect_every_n_frames
+        pad = plan.full_res_every_n_frames
+    return max(pad, plan.turn_cycle_frames) if found_turned else pad
 
 
 def render_video(input_path: Path, output_path: Path, analysis: Analysis,

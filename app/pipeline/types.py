@@ -212,6 +212,9 @@ class DetectOptions:
     # Longest side, in pixels, of the image the detector sees on every detection frame.
     base_max_side_px: int | None = None
     detect_every_n_frames: int | None = None
+    # Frames between quarter-turn probes (people lying down); 0 = never (rounded up to a
+    # multiple of detect_every_n_frames).
+    turn_probe_every_n_frames: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_score < 1.0:
@@ -220,6 +223,9 @@ class DetectOptions:
             raise ValueError(f"base_max_side_px must be at least 64, got {self.base_max_side_px!r}")
         if self.detect_every_n_frames is not None and self.detect_every_n_frames < 1:
             raise ValueError(f"detect_every_n_frames must be >= 1, got {self.detect_every_n_frames!r}")
+        if self.turn_probe_every_n_frames is not None and self.turn_probe_every_n_frames < 0:
+            raise ValueError("turn_probe_every_n_frames must be >= 0, "
+                             f"got {self.turn_probe_every_n_frames!r}")
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from app.pipeline.types import (AnonymizeOptions, DetectOptions, RedactOptions, 
 from tests.media import Square, make_video, read_video
 
 SQUARE = Square(30, 20, 40, vx=3, vy=1)
-# Scripted detectors answer call k with the square on frame k: detect on every frame.
-BOX_ONLY = AnonymizeOptions(detect=DetectOptions(detect_every_n_frames=1),
+# Scripted detectors answer call k with the square on frame k: detect on every frame, and no
+# quarter-turn passes (they would be calls too; tests/pipeline/test_turned_video.py has them).
+BOX_ONLY = AnonymizeOptions(detect=DetectOptions(detect_every_n_frames=1, turn_probe_every_n_frames=0),
                             track=TrackOptions(box_scale=1.0, pad_s=0.0),
                             redact=RedactOptions(shape=RedactShape.BOX))
 
@@ -104,7 +105,7 @@ def test_pixels_inside_face_hidden_outside_kept(tmp_path, scripted_detector):
 def test_frames_between_detections_are_hidden(tmp_path, scripted_detector):
     """The detector runs on frames 0, 3, 6...; tracks cover the frames between, and the
     padding covers the frames after the last detection."""
-    options = AnonymizeOptions(detect=DetectOptions(detect_every_n_frames=3),
+    options = AnonymizeOptions(detect=DetectOptions(detect_every_n_frames=3, turn_probe_every_n_frames=0),
                                track=TrackOptions(box_scale=1.0, pad_s=0.0),
                                redact=RedactOptions(shape=RedactShape.BOX))
     fast = Square(10, 20, 40, vx=6, vy=1)
@@ -232,7 +233,7 @@ def test_scene_cut_found_and_tracks_end_there(tmp_path, scripted_detector):
         return image
 
     source = make_video(tmp_path / "in.mp4", frames=12, frame_fn=frame)
-    options = AnonymizeOptions(detect=DetectOptions(detect_every_n_frames=1),
+    options = AnonymizeOptions(detect=DetectOptions(detect_every_n_frames=1, turn_probe_every_n_frames=0),
                                track=TrackOptions(pad_s=1.0))
     report = anonymize_video(source, tmp_path / "out.mp4", options,
                              detector=scripted_detector(boxes_for_call=lambda i: [square.xyxy(i)]))

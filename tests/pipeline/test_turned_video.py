@@ -1,0 +1,174 @@
+"""People lying down or upside down in video: the quarter-turn passes of the schedule.
+
+The fake detector sees a "face" (red over blue) only when it is upright in the image it is
+given, as CenterFace mostly sees faces only upright; the engine must turn frames to find it.
+"""
+
+import numpy as np
+import pytest
+
+from app.pipeline.anonymize import anonymize_video, detection_plan
+from app.pipeline.boxes import scale_boxes
+from app.pipeline.decode import probe_video
+from app.pipeline.schedule import VideoDetectionPlan, video_plan
+from app.pipeline.types import AnonymizeOptions, DetectOptions, FaceBoxes, RedactOptions, RedactShape, TrackOptions
+from tests.media import draw_frame, make_video, read_video
+
+FACE_PX = 32
+OPTIONS = AnonymizeOptions(track=TrackOptions(box_scale=1.0, pad_s=0.0),
+                           redact=RedactOptions(shape=RedactShape.BOX))
+
+
+def face_patch(turns: int) -> np.ndarray:
+    """A "face" (red top half, blue bottom half, some texture) that the frame turned
+    counter-clockwise by ``turns`` quarters shows upright."""
+    rng = np.random.default_rng(7)
+    patch = rng.integers(0, 80, (FACE_PX, FACE_PX, 3)).astype(np.uint8)
+    patch[: FACE_PX // 2, :, 0] += 170
+    patch[FACE_PX // 2:, :, 2] += 170
+    return np.ascontiguousarray(np.rot90(patch, -turns))
+
+
+class UprightFaceDetector:
+    """Finds the red-over-blue square only where red is above blue: turned, it is no face."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
+        self.calls += 1
+        image = image_rgb.astype(np.int16)
+        red = (image[..., 0] > 150) & (image[..., 2] < 90)
+        blue = (image[..., 2] > 150) & (image[..., 0] < 90)
+        if red.sum() < 64 or blue.sum() < 64:
+            return FaceBoxes.empty()
+        (ry, rx), (by, bx) = (np.argwhere(m).mean(axis=0) for m in (red, blue))
+        if not (by - ry > FACE_PX / 4 and abs(bx - rx) < FACE_PX / 4):
+            return FaceBoxes.empty()
+        ys, xs = np.nonzero(red | blue)
+        xyxy = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32)
+        return FaceBoxes(xyxy, np.array([0.9], np.float32), np.full((1, 5, 2), np.nan, np.float32))
+
+
+def lying_face_clip(path, turns: int, first_frame: int = 0, frames: int = 60):
+    """A 30 fps clip with face_patch(turns) at (60, 40), from first_frame on."""
+    def frame(i):
+        image = draw_frame(160, 120, i, [])
+        if i >= first_frame:
+            image[40:40 + FACE_PX, 60:60 + FACE_PX] = face_patch(turns)
+        return image
+    return make_video(path, frames=frames, frame_fn=frame)
+
+
+def hidden_frames(source, out) -> list[bool]:
+    """Per frame: the face's texture is gone (mean change > 10 of 255; the re-encode alone
+    changes it by about 4)."""
+    before, after = read_video(source), read_video(out)
+    inner = (slice(42, 38 + FACE_PX), slice(62, 58 + FACE_PX))
+    return [bool(np.abs(a[inner].astype(int) - b[inner]).mean() > 10)
+            for a, b in zip(before.frames, after.frames)]
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_face_lying_or_upside_down_hidden_in_every_frame(tmp_path, turns):
+    source = lying_face_clip(tmp_path / "in.mp4", turns)
+    out = tmp_path / "out.mp4"
+    detector = UprightFaceDetector()
+    anonymize_video(source, out, OPTIONS, detector=detector)
+    assert all(hidden_frames(source, out))
+    # The first frame gets all three turns; the one that finds the face then runs on every
+    # detection frame (every 3rd: 20), the two others only at their probes (frames 15-45).
+    assert detector.calls == 20 + 20 + 2 + 2
+
+
+def test_without_turned_passes_the_lying_face_is_left_visible(tmp_path):
+    source = lying_face_clip(tmp_path / "in.mp4", 1)
+    out = tmp_path / "out.mp4"
+    upright_only = AnonymizeOptions(detect=DetectOptions(turn_probe_every_n_frames=0),
+                                    track=OPTIONS.track, redact=OPTIONS.redact)
+    anonymize_video(source, out, upright_only, detector=UprightFaceDetector())
+    assert not any(hidden_frames(source, out))
+
+
+def test_upright_face_is_not_found_twice(tmp_path):
+    source = lying_face_clip(tmp_path / "in.mp4", 0, frames=30)
+    report = anonymize_video(source, tmp_path / "out.mp4", OPTIONS, detector=UprightFaceDetector())
+    assert len(report["tracks"]) == 1
+
+
+def test_face_appearing_between_probes_hidden_from_its_first_frame(tmp_path):
+    """At 30 fps turn 1 is probed on frames 0, 45, 90...: a lying face that appears on frame 20
+    is first found on frame 45, and its track is padded back a whole probe cycle."""
+    source = lying_face_clip(tmp_path / "in.mp4", 1, first_frame=20, frames=75)
+    plan = detection_plan(probe_video(source), OPTIONS)
+    assert plan.turns_for_frame(45, {}) == (1,) and plan.turn_cycle_frames == 45
+    out = tmp_path / "out.mp4"
+    report = anonymize_video(source, out, OPTIONS, detector=UprightFaceDetector())
+    hidden = hidden_frames(source, out)
+    assert all(hidden[20:]), [i for i, h in enumerate(hidden) if not h]
+    (track,) = report["tracks"]
+    assert track["first_frame"] <= 20
+
+
+def test_turn_probes_cycle_and_found_turns_stay_on():
+    plan = video_plan(1280, 720, 30)
+    assert (plan.detect_every_n_frames, plan.turn_probe_every_n_frames) == (3, 15)
+    probes = {i: plan.turns_for_frame(i, {}) for i in range(0, 90, 3)}
+    assert {i: t for i, t in probes.items() if t} == {0: (1,), 15: (2,), 30: (3,), 45: (1,),
+                                                      60: (2,), 75: (3,)}
+    # Turn 3 found a face on frame 30: it runs on every detection frame for a cycle (45 frames).
+    assert plan.turns_for_frame(33, {3: 30}) == (3,)
+    assert plan.turns_for_frame(45, {3: 30}) == (1, 3)
+    assert plan.turns_for_frame(72, {3: 30}) == (3,)
+    assert plan.turns_for_frame(75, {3: 30}) == (3,)  # probed here anyway
+    assert plan.turns_for_frame(78, {3: 30}) == ()
+
+
+def test_turn_probe_schedule_validated_and_overridable():
+    with pytest.raises(ValueError, match="turn_probe_every_n_frames"):
+        VideoDetectionPlan(640, 3, 15, 1280, turn_probe_every_n_frames=10)
+    with pytest.raises(ValueError, match="turn_probe_every_n_frames"):
+        DetectOptions(turn_probe_every_n_frames=-1)
+    assert video_plan(640, 360, 25).turn_probe_every_n_frames == 12
+
+
+class AnyWayFaceDetector(UprightFaceDetector):
+    """Finds the face however it lies, as CenterFace finds many faces turned a quarter: at
+    ``upright_score`` where it is upright in the image it is given, else at ``other_score``
+    with a box 30% too large."""
+
+    def __init__(self, upright_score: float, other_score: float) -> None:
+        super().__init__()
+        self.upright_score, self.other_score = upright_score, other_score
+
+    def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
+        upright = super().detect(image_rgb, max_side_px)
+        if len(upright):
+            return FaceBoxes(upright.xyxy, np.array([self.upright_score], np.float32), upright.landmarks)
+        ys, xs = np.nonzero((image_rgb[..., 0] > 150) | (image_rgb[..., 2] > 150))
+        if len(xs) < 64:
+            return FaceBoxes.empty()
+        xyxy = scale_boxes(np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32), 1.3)
+        return FaceBoxes(xyxy, np.array([self.other_score], np.float32), np.full((1, 5, 2), np.nan, np.float32))
+
+
+def test_upright_face_seen_on_turned_frames_keeps_its_own_box(tmp_path):
+    """A sure upright face that a turned pass finds too (with a looser box) is the same face:
+    its hidden area is not grown, and the turn is not kept running on every detection frame."""
+    source = lying_face_clip(tmp_path / "in.mp4", 0, frames=60)
+    detector = AnyWayFaceDetector(upright_score=0.9, other_score=0.8)
+    report = anonymize_video(source, tmp_path / "out.mp4", OPTIONS, detector=detector)
+    (track,) = report["tracks"]
+    assert {tuple(round(v) for v in box[1:5]) for box in track["boxes"]} == {(60, 40, 92, 72)}
+    assert detector.calls == 20 + 3 + 3  # 20 detection frames; 3 turns on frame 0, probes on 15, 30, 45
+
+
+def test_lying_face_found_weakly_upright_gets_its_turned_box(tmp_path):
+    """A lying face the upright pass finds only weakly (0.35): the turned pass's find counts,
+    and its turn runs on every detection frame."""
+    source = lying_face_clip(tmp_path / "in.mp4", 1, frames=60)
+    out = tmp_path / "out.mp4"
+    detector = AnyWayFaceDetector(upright_score=0.9, other_score=0.35)
+    anonymize_video(source, out, OPTIONS, detector=detector)
+    assert all(hidden_frames(source, out))
+    assert detector.calls == 20 + 20 + 2 + 2  # turn 1 from frame 0 on; turns 2, 3 on frame 0, 15, 30
