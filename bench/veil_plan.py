@@ -1,7 +1,8 @@
 """Run Veil's engine on one video, optionally overriding its detection schedule.
 
     .venv/bin/python bench/veil_plan.py INPUT OUTPUT [--plan] [--base 640] [--every 3]
-                     [--min-score S] [--box-scale X] [--threads N]
+                     [--min-score S] [--box-scale X] [--threads N] [--no-turns]
+                     [--report R.json]
 
 --plan: the engine's own schedule (app.pipeline.schedule.video_plan), as the CLI runs it.
 Otherwise --base/--every override the reduced-scale pass; the full-resolution passes of the
@@ -35,16 +36,22 @@ def main() -> None:
     parser.add_argument("--min-score", type=float, default=DetectOptions.min_score)
     parser.add_argument("--box-scale", type=float, default=TrackOptions.box_scale)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--report", type=Path, help="write the engine's JSON report here")
+    parser.add_argument("--no-turns", action="store_true",
+                        help="no quarter-turn passes (people lying down): the schedule before them")
     args = parser.parse_args()
-    detect = (DetectOptions(min_score=args.min_score) if args.plan else
+    turn_every = 0 if args.no_turns else None
+    detect = (DetectOptions(min_score=args.min_score, turn_probe_every_n_frames=turn_every) if args.plan else
               DetectOptions(min_score=args.min_score, base_max_side_px=args.base,
-                            detect_every_n_frames=args.every))
+                            detect_every_n_frames=args.every, turn_probe_every_n_frames=turn_every))
     options = AnonymizeOptions(detect=detect, track=TrackOptions(box_scale=args.box_scale))
     plan = detection_plan(probe_video(args.input), options)
     t0 = time.perf_counter()
     detector = CenterFace(min_score=args.min_score, threads=args.threads)
     report = anonymize_video(args.input, args.output, options, detector=detector)
     elapsed = time.perf_counter() - t0
+    if args.report:
+        args.report.write_text(json.dumps(report))
     print(json.dumps({"plan": plan.__dict__, "frames": report["frame_count"],
                       "detection_frames": report["detected_frames"],
                       "timing": report["timing"], "wall_s": round(elapsed, 2)}))

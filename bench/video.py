@@ -1,7 +1,8 @@
 """Video benchmarks.
 
-    .venv/bin/python bench/video.py youtube [--plans]   # YouTube Faces: face-frames left visible
+    .venv/bin/python bench/video.py youtube [--plans] [--turn 90]  # YouTube Faces: face-frames left visible
     .venv/bin/python bench/video.py speed [--repeats 3] # 720p / 1080p: floor, Veil, deface
+    .venv/bin/python bench/video.py turn-cost           # quarter-turn passes on upright clips
 
 youtube: each sequence's JPEG frames become an H.264 clip (PyAV, libx264 crf 18, 25 fps) in
 bench/out/video/clips; Veil's CLI and deface (default settings) process the same clip; every
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import statistics
 import time
 import sys
@@ -33,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from app.pipeline.boxes import rotate_boxes_to_original  # noqa: E402
 from common import (DEFACE_BIN, EVAL_DIR, OUT_DIR, VEIL_PY, YTF_DIR, command_line,  # noqa: E402
                     face_visibility, fine_detail, machine_note, md_table, require_deface, run,
                     textured_blocks_lost, write_section)
@@ -47,8 +50,9 @@ def decode_gray(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="gray") for f in container.decode(video=0)]
 
 
-def frames_to_clip(jpegs: list[Path], out: Path, fps: int = YTF_FPS) -> None:
-    first = cv2.imread(str(jpegs[0]))
+def frames_to_clip(jpegs: list[Path], out: Path, fps: int = YTF_FPS, turns: int = 0) -> None:
+    """The JPEG frames as an H.264 clip, each turned counter-clockwise by ``turns`` quarters."""
+    first = np.rot90(cv2.imread(str(jpegs[0])), turns)
     h, w = first.shape[:2]
     h2, w2 = h - h % 2, w - w % 2
     with av.open(str(out), "w") as container:
@@ -56,11 +60,19 @@ def frames_to_clip(jpegs: list[Path], out: Path, fps: int = YTF_FPS) -> None:
         stream.width, stream.height, stream.pix_fmt = w2, h2, "yuv420p"
         stream.options = {"crf": "18", "preset": "veryfast"}
         for path in jpegs:
-            rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)[:h2, :w2]
+            rgb = np.rot90(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), turns)[:h2, :w2]
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+
+
+def turn_box(xyxy: np.ndarray | None, turns: int, image_wh: tuple[int, int]) -> np.ndarray | None:
+    """A box on an image of image_wh, on that image turned like np.rot90(image, turns): the
+    image is the turned one turned back by 4 - turns quarters."""
+    if xyxy is None or turns % 4 == 0:
+        return xyxy
+    return rotate_boxes_to_original(xyxy[None], 4 - turns % 4, image_wh)[0]
 
 
 def load_ytf() -> dict[str, list[tuple[Path, np.ndarray | None]]]:
@@ -110,7 +122,9 @@ def plan_runner(*plan_args: str):
 
 def cmd_youtube(args) -> None:
     require_deface()
-    clips_dir = VIDEO_OUT / "clips"
+    turns = args.turn // 90
+    turned = f"-turned{args.turn}" if turns else ""
+    clips_dir = VIDEO_OUT / f"clips{turned}"
     clips_dir.mkdir(parents=True, exist_ok=True)
     seqs = load_ytf()
     tools: dict[str, callable] = {
@@ -118,23 +132,25 @@ def cmd_youtube(args) -> None:
         "deface 1.5.0 default": lambda src, dst: run([str(DEFACE_BIN), str(src), "-o", str(dst)],
                                                       dst.with_suffix(".log")),
         "Veil (engine, own schedule)": plan_runner("--plan"),
+        "Veil (engine, own schedule, no quarter-turn passes)": plan_runner("--plan", "--no-turns"),
     }
     if args.cli:
         tools["Veil CLI"] = lambda src, dst: run([str(VEIL_PY), "-m", "app", "anonymize", str(src),
                                                   "-o", str(dst), "-q"], dst.with_suffix(".log"))
-    if args.plans:
+    if args.plans and not turns:
         for side, n in ((640, 3), (640, 5), (640, 8), (320, 3), (320, 5)):
             tools[f"Veil engine: base {side} px, every {n}"] = plan_runner("--base", str(side), "--every", str(n))
     results: dict[str, dict[str, dict]] = defaultdict(dict)
     for name, frames in seqs.items():
         clip = clips_dir / f"{name}.mp4"
         if not clip.exists():
-            frames_to_clip([p for p, _ in frames], clip)
+            frames_to_clip([p for p, _ in frames], clip, turns=turns)
         src_gray = decode_gray(clip)
-        boxes = [b for _, b in frames]
+        h, w = cv2.imread(str(frames[0][0])).shape[:2]
+        boxes = [turn_box(b, turns, (w, h)) for _, b in frames]
         for tool, produce in tools.items():
             slug = "".join(ch if ch.isalnum() else "_" for ch in tool)
-            dst = VIDEO_OUT / slug / f"{name}.mp4"
+            dst = VIDEO_OUT / f"{slug}{turned}" / f"{name}.mp4"
             dst.parent.mkdir(parents=True, exist_ok=True)
             produce(clip, dst)
             results[tool][name] = judge_clip(src_gray, dst, boxes)
@@ -149,12 +165,14 @@ def cmd_youtube(args) -> None:
         textured = sum(r["textured"] for r in per_seq.values())
         rows.append([tool] + [f"{r['visible']} / {r['longest']}" for r in per_seq.values()]
                     + [f"{total_vis} of {total_ff}", round(100 * lost / max(textured, 1), 2)])
-    body = (f"### Video: YouTube Faces, face-frames left visible\n\n`{command_line()}` ({machine_note()}). "
-            "Clips: the sequences' JPEG frames encoded to H.264 (crf 18, 25 fps) in bench/out/video/clips. "
+    title = f", every frame turned {args.turn} degrees counter-clockwise" if turns else ""
+    body = (f"### Video: YouTube Faces, face-frames left visible{title}\n\n`{command_line()}` ({machine_note()}). "
+            f"Clips: the sequences' JPEG frames{', turned,' if turns else ''} encoded to H.264 (crf 18, 25 fps) "
+            f"in bench/out/video/clips{turned}. "
             "Per sequence: visible face-frames / longest run of consecutive visible frames. "
             "Over-redaction: textured 16x16 blocks outside the GT face (grown 1.6x) that lost their detail.\n\n"
             + md_table(header, rows))
-    write_section("video-youtube" + ("-plans" if args.plans else ""), body)
+    write_section("video-youtube" + ("-plans" if args.plans and not turns else "") + turned, body)
 
 
 def reencode(src: Path, dst: Path) -> float:
@@ -230,6 +248,9 @@ def cmd_speed(args) -> None:
             "decode+encode only (floor)": lambda dst: decode_encode_floor(clip, dst),
             "Veil (engine, own schedule)": lambda dst: run([str(VEIL_PY), "bench/veil_plan.py", str(clip), str(dst),
                                                            "--plan", *args.veil_args], dst.with_suffix(".log")),
+            "Veil (engine, no quarter-turn passes)": lambda dst: run(
+                [str(VEIL_PY), "bench/veil_plan.py", str(clip), str(dst), "--plan", "--no-turns", *args.veil_args],
+                dst.with_suffix(".log")),
             "deface default": lambda dst: run([str(DEFACE_BIN), str(clip), "-o", str(dst), "--keep-audio"],
                                               dst.with_suffix(".log")),
             "deface --scale 640x360": lambda dst: run([str(DEFACE_BIN), str(clip), "-o", str(dst), "--keep-audio",
@@ -265,12 +286,85 @@ def cmd_speed(args) -> None:
         write_section(f"speed-{label}", body)
 
 
+# ---------------------------------------------------------------- quarter-turn passes on upright footage
+TURN_COST_CLIPS = ("multi_person/2person.mp4", "multi_person/dance.mp4", "multi_person/obama_short.mp4",
+                   "crowds/MOT20-05-raw_even_shorter.mp4", "crowds/MOT20-08-raw_shorter.h264",
+                   "single_face/wider_repo_test.mp4", "seed/test_video_4.mp4",
+                   "talking_heads_liveportrait/d0.mp4", "talking_heads_retalking/3.mp4")
+
+
+def hidden_share(report: dict) -> float:
+    """Share of all frame pixels inside a hidden box (boxes of one frame counted once)."""
+    w, h = report["video"]["width"], report["video"]["height"]
+    per_frame = defaultdict(list)
+    for track in report["tracks"]:
+        if track["decision"] == "blur":
+            for frame, x1, y1, x2, y2, *_ in track["boxes"]:
+                per_frame[frame].append((x1, y1, x2, y2))
+    covered = 0
+    for boxes in per_frame.values():
+        mask = np.zeros((h, w), bool)
+        for x1, y1, x2, y2 in boxes:
+            mask[max(int(y1), 0):max(int(np.ceil(y2)), 0), max(int(x1), 0):max(int(np.ceil(x2)), 0)] = True
+        covered += int(mask.sum())
+    return covered / (w * h * report["frame_count"])
+
+
+def cmd_turn_cost(args) -> None:
+    """What the quarter-turn passes cost on upright footage, where nobody lies down: detector
+    time, and area hidden only because a turned pass found something (false detections, or
+    faces tilted far enough that only a turned pass sees them)."""
+    out_dir = VIDEO_OUT / "turn-cost"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    totals = defaultdict(float)
+    for rel in TURN_COST_CLIPS:
+        clip = EVAL_DIR / "clips" / rel
+        if not clip.exists():
+            continue
+        result = {}
+        for variant, extra in (("turns", []), ("no turns", ["--no-turns"])):
+            stem = out_dir / f"{clip.stem}-{variant.replace(' ', '-')}"
+            log = stem.with_suffix(".log")
+            run([str(VEIL_PY), "bench/veil_plan.py", str(clip), str(stem.with_suffix(".mp4")), "--plan",
+                 "--report", str(stem.with_suffix(".json")), *extra], log)
+            report = json.loads(stem.with_suffix(".json").read_text())
+            timing = json.loads(log.read_text().strip().splitlines()[-1])
+            result[variant] = (report, timing)
+        (with_r, with_t), (without_r, without_t) = result["turns"], result["no turns"]
+        frames = with_r["frame_count"]
+        totals["frames"] += frames
+        totals["analyse turns"] += with_t["timing"]["analyse_s"]
+        totals["analyse no turns"] += without_t["timing"]["analyse_s"]
+        rows.append([rel, f"{with_r['video']['width']}x{with_r['video']['height']}", frames,
+                     len(without_r["tracks"]), len(with_r["tracks"]),
+                     round(100 * hidden_share(without_r), 3), round(100 * hidden_share(with_r), 3),
+                     round(without_t["timing"]["analyse_s"], 2), round(with_t["timing"]["analyse_s"], 2)])
+        print(rows[-1], flush=True)
+    rows.append(["all", "", int(totals["frames"]), "", "", "", "",
+                 round(totals["analyse no turns"], 1), round(totals["analyse turns"], 1)])
+    body = (f"### Video: quarter-turn passes on upright footage\n\n`{command_line()}` ({machine_note()}). "
+            "Each clip through Veil's engine with its own schedule (`bench/veil_plan.py --plan`), without and "
+            "with the quarter-turn passes (`--no-turns`). Nobody lies down in these clips: tracks and hidden "
+            "area the turned passes add are false detections or faces tilted far enough that only a turned "
+            "pass sees them. Hidden area: share of all frame pixels inside a hidden box. Analyse s: the "
+            "analysis pass (decode + detect + track), one run each on a shared machine.\n\n"
+            + md_table(["clip", "size", "frames", "tracks (no turns)", "tracks (turns)",
+                        "hidden area % (no turns)", "hidden area % (turns)", "analyse s (no turns)",
+                        "analyse s (turns)"], rows))
+    write_section("video-turn-cost", body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("youtube")
     p.add_argument("--plans", action="store_true")
     p.add_argument("--cli", action="store_true", help="also Veil's CLI with its own defaults")
+    p.add_argument("--turn", type=int, default=0, choices=[0, 90, 180, 270],
+                   help="turn every frame (and its ground truth) this many degrees counter-clockwise: "
+                        "people lying down or upside down")
+    sub.add_parser("turn-cost")
     p = sub.add_parser("speed")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--only", nargs="*", choices=["720p", "1080p"])
@@ -278,7 +372,7 @@ def main() -> None:
     p.add_argument("--cli", action="store_true", help="also Veil's CLI with its own defaults")
     p.add_argument("veil_args", nargs="*")
     args = parser.parse_args()
-    {"youtube": cmd_youtube, "speed": cmd_speed}[args.command](args)
+    {"youtube": cmd_youtube, "speed": cmd_speed, "turn-cost": cmd_turn_cost}[args.command](args)
 
 
 if __name__ == "__main__":
