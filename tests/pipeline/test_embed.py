@@ -57,3 +57,27 @@ def test_facenet_batched_graph_matches_frozen_graph(facenet_pair):
     np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(a, b, atol=1e-4)
     assert batched.embed(np.zeros((0, 160, 160, 3), np.uint8)).shape == (0, 512)
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_lying_face_found_on_a_turned_frame_embeds_like_the_upright_face(facenet_pair, centerface, turns):
+    """--only / --keep for a person lying down: the turned pass's landmarks, turned back, align
+    the face upright, so its embedding matches the upright face's (a mirrored face's landmarks
+    would give a mirrored crop)."""
+    from pathlib import Path
+
+    import cv2
+
+    from app.pipeline.align import align_face
+    from app.pipeline.detect import detect_turned
+
+    _, embedder = facenet_pair
+    face = cv2.cvtColor(cv2.imread(str(Path(__file__).parents[1] / "data" / "face.png")), cv2.COLOR_BGR2RGB)
+    upright = centerface.detect(face, 640)
+    lying = np.ascontiguousarray(np.rot90(face, -turns))  # upright on the frame turned `turns` quarters
+    found = detect_turned(centerface, lying, turns, 640)
+    assert len(upright) == len(found) == 1
+    a, b = embedder.embed(np.stack([align_face(face, upright.landmarks[0]),
+                                    align_face(lying, found.landmarks[0])]))
+    assert float(a @ b) > 0.95
