@@ -122,6 +122,9 @@ def detect_turned(detector: FaceDetector, image_rgb: np.ndarray, turns: int,
                   max_side_px: int) -> FaceBoxes:
     """Faces on the image turned counter-clockwise by ``turns`` quarters (people lying down or
     upside down), in the image's own pixels. The image is resized before it is turned."""
+    if turns % 4 == 0:
+        return detector.detect(image_rgb, max_side_px)
+
     def on_turned(resized: np.ndarray) -> FaceBoxes:
         turned = turn_image(resized, turns)
         return turn_faces_back(detector.detect(turned, max(turned.shape[:2])), turns,
@@ -135,15 +138,8 @@ def detect_multiscale(detector: FaceDetector, image_rgb: np.ndarray,
 
     Rotations (counter-clockwise quarter turns) find upside-down and sideways faces in stills.
     """
-    h, w = image_rgb.shape[:2]
-    found = []
-    for k in rotations:
-        rotated = turn_image(image_rgb, k)
-        rh, rw = rotated.shape[:2]
-        for side in max_sides_px:
-            faces = detector.detect(rotated, side)
-            found.append(turn_faces_back(faces, k, (rw, rh)))
-    return merge_union(FaceBoxes.concatenate(found))
+    return merge_union(FaceBoxes.concatenate(
+        [detect_turned(detector, image_rgb, k, side) for k in rotations for side in max_sides_px]))
 
 
 def merge_union(faces: FaceBoxes, min_iou: float = NMS_MAX_IOU) -> FaceBoxes:
