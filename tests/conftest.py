@@ -57,6 +57,16 @@ def centerface():
 
 
 @pytest.fixture(scope="session")
+def yunet():
+    from app.pipeline.yunet import YuNet
+
+    try:
+        return YuNet()
+    except models.ModelError as error:
+        pytest.skip(f"YuNet is not installed here: {error}")
+
+
+@pytest.fixture(scope="session")
 def retinaface():
     from app.pipeline.retinaface import RetinaFace
 

@@ -1,6 +1,6 @@
-"""The real detector on the engine's schedule finds small faces: a 20-px face in a 1080p
+"""The real detectors on the engine's schedule find small faces: a 20-px face in a 1080p
 frame is hidden in every frame (the base pass at reduced scale cannot see it; the
-full-resolution passes do, and tracks carry it between them)."""
+full-resolution passes, YuNet, do, and tracks carry it between them)."""
 
 from pathlib import Path
 
@@ -40,12 +40,12 @@ def scene_with_face(width, height, face_px, xy):
 
 
 @pytest.mark.parametrize(("size_wh", "face_px"), [((1920, 1080), 20), ((1280, 720), 24)])
-def test_small_face_hidden_in_every_frame(tmp_path, centerface, size_wh, face_px):
+def test_small_face_hidden_in_every_frame(tmp_path, centerface, yunet, size_wh, face_px):
     frame, face_xyxy = scene_with_face(*size_wh, face_px, (900, 500))
     source = make_video(tmp_path / "in.mp4", width=size_wh[0], height=size_wh[1], frames=20,
                         frame_fn=frame, audio=None)
     out = tmp_path / "out.mp4"
-    report = anonymize_video(source, out, detector=centerface)
+    report = anonymize_video(source, out)  # the models load as the CLI loads them
     assert report["tracks"], "the small face was never detected"
     before, after = read_video(source), read_video(out)
     visible = []

@@ -81,10 +81,11 @@ def build_options(options: dict):
 
 
 class PipelineEngine:
-    """The real engine: CenterFace detection, tracking and redaction from app.pipeline."""
+    """The real engine: detection (CenterFace, YuNet), tracking and redaction from app.pipeline."""
 
     def __init__(self) -> None:
         self.detector = None
+        self.full_res_detector = None
         self.embedder = None
 
     def verify(self) -> None:
@@ -94,9 +95,11 @@ class PipelineEngine:
         verify_models()
 
     def load(self) -> None:
-        from app.pipeline.detect import CenterFace
+        from app.pipeline.anonymize import load_detector, load_full_res_detector
+        from app.pipeline.types import AnonymizeOptions
 
-        self.detector = CenterFace()
+        self.detector = load_detector(AnonymizeOptions())
+        self.full_res_detector = load_full_res_detector(AnonymizeOptions())
 
     def probe(self, path: Path) -> VideoInfo:
         """The upload check, run in the web process: container and stream headers only (the
@@ -118,7 +121,8 @@ class PipelineEngine:
         if self.detector is None:
             self.load()
         return anonymize_video(input_path, output_path, build_options(options),
-                               detector=self.detector, progress=progress,
+                               detector=self.detector,
+                               full_res_detector=self.full_res_detector, progress=progress,
                                should_cancel=should_cancel)
 
     def _embedder(self, identity: IdentityOptions):
@@ -141,7 +145,8 @@ class PipelineEngine:
         embedder = self._embedder(identity)
         references = load_references(identity, self.detector, embedder)  # a bad photo fails first
         return analyse_and_decide(input_path, build_options(options), identity,
-                                  detector=self.detector, embedder=embedder,
+                                  detector=self.detector,
+                                  full_res_detector=self.full_res_detector, embedder=embedder,
                                   references=references, progress=progress,
                                   should_cancel=should_cancel, info=self._probe_full(input_path))
 

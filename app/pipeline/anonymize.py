@@ -27,8 +27,9 @@ from app.pipeline.schedule import (RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU, ST
                                    STILL_MIN_SCORE, STILL_TURN_PROBE, STILL_TURN_SCORE_FLOOR,
                                    STILL_TURNED_SCORE_FACTOR, VIDEO_PROBE_TURNS,
                                    VIDEO_SURE_UPRIGHT_SCORE, VIDEO_TURNED_SCORE_FACTOR,
-                                   VideoDetectionPlan,
-                                   photo_quarter_turns, still_box_scales, still_plan, video_plan)
+                                   VideoDetectionPlan, photo_quarter_turns, still_box_scales,
+                                   still_plan, VIDEO_FULL_RES_MAX_BASE_FACE_PX,
+                                   VIDEO_SMALL_FACE_BASE_PX, video_plan)
 from app.pipeline.embed import FaceEmbedder
 from app.pipeline.images import read_image, write_image
 from app.pipeline.encode import VideoWriter
@@ -52,10 +53,13 @@ SampleFn = Callable[[int, np.ndarray, FaceBoxes, np.ndarray], None]
 
 
 def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: FaceDetector,
+                  full_res_detector: FaceDetector | None = None,
                   progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
                   on_faces: SampleFn | None = None, info: VideoInfo | None = None) -> Analysis:
-    """First pass: find and track every face. ``on_faces(frame_index, image_rgb, faces,
-    track_ids)`` is called on each detection frame (identity uses it to keep good crops)."""
+    """First pass: find and track every face. ``detector`` runs the base and turned passes,
+    ``full_res_detector`` (``detector`` unless given) the full-resolution passes for small
+    faces. ``on_faces(frame_index, image_rgb, faces, track_ids)`` is called on each detection
+    frame (identity uses it to keep good crops)."""
     info = info or probe_video(input_path)
     fps = float(info.average_rate) or 25.0
     plan = detection_plan(info, options)
@@ -79,7 +83,8 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
             turns = (VIDEO_PROBE_TURNS if (is_cut or index == 0) and plan.turn_probe_every_n_frames
                      else plan.turns_for_frame(index, last_found_by_turn))
             faces, turned = detect_video_frame(detector, image, sides, turns,
-                                               plan.base_max_side_px, turned_min_score)
+                                               plan.base_max_side_px, turned_min_score,
+                                               full_res_detector)
             last_found_by_turn.update((k, index) for k, t in zip(turns, turned) if len(t))
             track_ids = tracker.update(index, faces, is_cut)
             found_turned.update(tracks_touching(faces, track_ids, FaceBoxes.concatenate(turned)))
@@ -93,21 +98,29 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
         raise InputError(f"{Path(input_path).name!r} has a video stream with zero frames.")
     tracks = finalize_tracks(tracker.finish(), frame_count, cut_frames, fps, options.track,
                              info.resolution_wh,
-                             lambda raw: min_pad_frames(raw, plan, info, raw.track_id in found_turned))
+                             lambda raw: min_pad_frames(raw, plan, info, raw.track_id in found_turned),
+                             small_face_px(plan, info))
     meter.report(final=True)
     return Analysis(info, frame_count, np.asarray(pts, np.int64), tracks, cut_frames,
                     detected_frames=detected_frames)
 
 
 def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tuple[int, ...],
-                       turns: tuple[int, ...], turned_side_px: int,
-                       turned_min_score: float) -> tuple[FaceBoxes, list[FaceBoxes]]:
-    """Faces on one detection frame: the frame at each of ``sides`` (long side, px), and turned
-    by each of ``turns`` quarters at ``turned_side_px``. A turned face counts when it scores
+                       turns: tuple[int, ...], turned_side_px: int, turned_min_score: float,
+                       full_res_detector: FaceDetector | None = None
+                       ) -> tuple[FaceBoxes, list[FaceBoxes]]:
+    """Faces on one detection frame: the frame at each of ``sides`` (long side, px; the base
+    pass first, by ``detector``, then the full-resolution pass, by ``full_res_detector``, which
+    reports only faces under VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale), and turned by
+    each of ``turns`` quarters at ``turned_side_px``. A turned face counts when it scores
     >= turned_min_score and no sure upright face (>= VIDEO_SURE_UPRIGHT_SCORE) overlaps it:
     CenterFace also finds upright faces on turned frames, with looser boxes. Returns all faces
     merged, and each turn's faces that counted."""
-    found = [detector.detect(image_rgb, side) for side in sides]
+    found = [detector.detect(image_rgb, sides[0])]
+    base_scale = sides[0] / max(image_rgb.shape[:2])
+    for side in sides[1:]:
+        faces = (full_res_detector or detector).detect(image_rgb, side)
+        found.append(faces[long_side_px(faces.xyxy) * base_scale < VIDEO_FULL_RES_MAX_BASE_FACE_PX])
     upright = found[0] if len(found) == 1 else merge_union(FaceBoxes.concatenate(found))
     if not turns:
         return upright, []
@@ -161,8 +174,11 @@ def detection_plan(info: VideoInfo, options: AnonymizeOptions) -> VideoDetection
 
 
 # A face whose longer side is below this many pixels at the base scale may be invisible to the
-# base pass: only the full-resolution passes see it.
-MIN_BASE_FACE_PX = 12
+# base pass for many frames: the full-resolution passes are the ones that see it (and they
+# report only such faces). On WIDER val photos taken as 720p frames, the base pass found faces
+# 8-12 px at its scale 23% of the time, 12-16 px 66%, 16-20 px 82%, 20-24 px 89%, larger
+# ones 88-97% (ad hoc, from the detections of bench/video.py full-res). It was 12 px before.
+MIN_BASE_FACE_PX = VIDEO_FULL_RES_MAX_BASE_FACE_PX
 
 
 def min_pad_frames(raw: RawTrack, plan: VideoDetectionPlan, info: VideoInfo,
@@ -177,6 +193,13 @@ def min_pad_frames(raw: RawTrack, plan: VideoDetectionPlan, info: VideoInfo,
     if size_px * base_scale < MIN_BASE_FACE_PX and plan.full_res_every_n_frames:
         pad = plan.full_res_every_n_frames
     return max(pad, plan.turn_cycle_frames) if found_turned else pad
+
+
+def small_face_px(plan: VideoDetectionPlan, info: VideoInfo) -> tuple[float, float]:
+    """Faces up to the first size (longer side, frame pixels) get the tracker's whole small-face
+    margin, from the second size up none: VIDEO_SMALL_FACE_BASE_PX at the base pass's scale."""
+    base_scale = plan.base_max_side_px / max(info.width, info.height)
+    return VIDEO_SMALL_FACE_BASE_PX[0] / base_scale, VIDEO_SMALL_FACE_BASE_PX[1] / base_scale
 
 
 def render_video(input_path: Path, output_path: Path, analysis: Analysis,
@@ -245,9 +268,17 @@ def load_detector(options: AnonymizeOptions) -> CenterFace:
     return CenterFace(min_score=options.detect.min_score)
 
 
+def load_full_res_detector(options: AnonymizeOptions) -> FaceDetector:
+    """YuNet for video's full-resolution passes (schedule.py, "Full-resolution pass")."""
+    from app.pipeline.yunet import YuNet
+
+    return YuNet(min_score=options.detect.min_score)
+
+
 def analyse_and_decide(input_path: Path, options: AnonymizeOptions,
                        identity: IdentityOptions = IdentityOptions(), *,
-                       detector: FaceDetector, embedder: FaceEmbedder | None = None,
+                       detector: FaceDetector, full_res_detector: FaceDetector | None = None,
+                       embedder: FaceEmbedder | None = None,
                        references: References | None = None,
                        progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
                        info: VideoInfo | None = None) -> tuple[Analysis, list[TrackDecision]]:
@@ -258,7 +289,8 @@ def analyse_and_decide(input_path: Path, options: AnonymizeOptions,
     if references is None:
         references = load_references(identity, detector, embedder)
     collector = sample_collector(identity)
-    analysis = analyse_video(input_path, options, detector=detector, progress=progress,
+    analysis = analyse_video(input_path, options, detector=detector,
+                             full_res_detector=full_res_detector, progress=progress,
                              should_cancel=should_cancel, on_faces=collector, info=info)
     analysis = with_samples(analysis, collector)
     return analysis, decide_tracks(analysis, identity, references, embedder)
@@ -274,21 +306,27 @@ def anonymize_video(input_path: Path, output_path: Path,
                     options: AnonymizeOptions = AnonymizeOptions(),
                     identity: IdentityOptions = IdentityOptions(), *,
                     detector: FaceDetector | None = None,
+                    full_res_detector: FaceDetector | None = None,
                     embedder: FaceEmbedder | None = None,
                     progress: ProgressFn | None = None,
                     should_cancel: CancelFn | None = None) -> dict:
-    """Analyse, decide, render. Returns the report (JSON-able dict)."""
+    """Analyse, decide, render. Returns the report (JSON-able dict). Without ``detector`` the
+    models load here (CenterFace, and YuNet for the full-resolution passes); a ``detector``
+    given without ``full_res_detector`` runs every pass."""
     input_path, output_path = Path(input_path), Path(output_path)
     _check_output(input_path, output_path)
     info = probe_video(input_path)  # a bad input fails before the models load
-    detector = detector or load_detector(options)
+    if detector is None:
+        detector = load_detector(options)
+        full_res_detector = full_res_detector or load_full_res_detector(options)
     if identity.needs_embeddings and embedder is None:
         embedder = load_embedder()
     references = load_references(identity, detector, embedder)  # a bad photo fails early too
     started = time.monotonic()
     analysis, decisions = analyse_and_decide(
-        input_path, options, identity, detector=detector, embedder=embedder,
-        references=references, progress=progress, should_cancel=should_cancel, info=info)
+        input_path, options, identity, detector=detector, full_res_detector=full_res_detector,
+        embedder=embedder, references=references, progress=progress,
+        should_cancel=should_cancel, info=info)
     analysed = time.monotonic()
     frames = render_video(input_path, output_path, analysis, decisions, options,
                           progress=progress, should_cancel=should_cancel)
@@ -311,7 +349,8 @@ def _sha256_or_none(path: Path) -> str | None:
 
 
 def _model_hashes(photos: bool = False) -> dict[str, str]:
-    used = (models.CENTERFACE_ORIGINAL, models.CENTERFACE) + ((models.RETINAFACE,) if photos else ())
+    used = (models.CENTERFACE_ORIGINAL, models.CENTERFACE) + (
+        (models.RETINAFACE,) if photos else (models.YUNET,))
     return {m.name: m.sha256 for m in used}
 
 

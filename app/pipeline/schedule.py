@@ -199,6 +199,23 @@ VIDEO_BASE_MAX_SIDE_PX = 640
 VIDEO_DETECTIONS_PER_S = 10
 VIDEO_FULL_RES_PER_S = 2
 VIDEO_FULL_RES_MAX_SIDE_PX = 1920
+# Full-resolution pass: YuNet (app/pipeline/yunet.py), not CenterFace, and only for faces
+# under VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale (48 px in 720p, 72 px in 1080p):
+# larger faces are the base pass's. On all WIDER val photos taken as 720p frames (base pass at
+# half size; bench/video.py full-res, RESULTS.md section video-full-res), rendered and judged,
+# faces 10-20 px / >= 20 px left visible, background lost:
+#   CenterFace full-res pass (before)          44.2% / 8.9% / 0.37%
+#   YuNet, faces under 24 px at the base scale 15.8% / 7.9% / 0.58%
+#   YuNet, any size                            15.6% / 7.0% / 2.56% (its false detections)
+# and YuNet runs 3-3.5x faster than CenterFace at 1280x720 and 1920x1080.
+VIDEO_FULL_RES_MAX_BASE_FACE_PX = 24
+# Small faces get a wider hidden area (track.SMALL_FACE_EXTRA_SCALE, 0.6 more, as photos' small
+# faces): all of it up to VIDEO_SMALL_FACE_BASE_PX[0] px at the base scale, none from [1] up
+# (24-48 px in 720p; in frames no larger than the base pass, 12-24 px). The base pass places
+# such faces' boxes loosely and the full-resolution pass, tightly but twice a second. On YouTube
+# Faces shrunk to 20-px faces drifting on a 720p canvas (bench/video.py youtube --small 20),
+# without it 1 face-frame of 750 stayed visible (3 with a CenterFace full-resolution pass).
+VIDEO_SMALL_FACE_BASE_PX = (12, 24)
 # People lying down or upside down: CenterFace misses most faces turned a quarter or more. On
 # YouTube Faces turned 90 / 180 / 270 degrees the upright schedule left 45 / 134 / 99 of 750
 # face-frames visible (bench/video.py youtube --turn 90; RESULTS.md, video-youtube-turned*;

@@ -1,0 +1,99 @@
+"""YuNet, the full-resolution pass for small faces in video: decoding, the real model, and
+the engine giving it the full-resolution passes only."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app.pipeline.anonymize import anonymize_video
+from app.pipeline.boxes import iou_matrix
+from app.pipeline.schedule import VIDEO_FULL_RES_MAX_BASE_FACE_PX
+from app.pipeline.types import AnonymizeOptions, FaceBoxes, RedactOptions, RedactShape, TrackOptions
+from app.pipeline.yunet import decode_yunet
+from tests.media import draw_frame, make_video, read_video
+
+FACE = cv2.cvtColor(cv2.imread(str(Path(__file__).parents[1] / "data" / "face.png")), cv2.COLOR_BGR2RGB)
+
+
+def test_decode_turns_xywh_into_xyxy_and_keeps_landmarks_and_scores():
+    row = np.array([[10, 20, 30, 40, 15, 30, 35, 30, 25, 40, 18, 50, 32, 50, 0.8],
+                    [100, 100, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.2]], np.float32)
+    faces = decode_yunet(row, min_score=0.5)
+    assert faces.xyxy.tolist() == [[10, 20, 40, 60]]
+    assert faces.score.tolist() == pytest.approx([0.8])
+    assert faces.landmarks[0].tolist() == [[15, 30], [35, 30], [25, 40], [18, 50], [32, 50]]
+    assert len(decode_yunet(None, 0.5)) == 0 and len(decode_yunet(row[1:], 0.5)) == 0
+
+
+@pytest.mark.models
+def test_real_face_found_like_centerface_finds_it(yunet, centerface):
+    """Same face, same box (IoU > 0.8) and landmarks in CenterFace's order (image-left eye
+    first, eyes above the nose, the nose above the mouth), so identity can align on them."""
+    ours, theirs = yunet.detect(FACE, 128), centerface.detect(FACE, 128)
+    assert len(ours) == 1 and ours.score[0] > 0.8
+    assert iou_matrix(ours.xyxy, theirs.xyxy)[0, 0] > 0.8
+    left_eye, right_eye, nose, mouth_left, mouth_right = ours.landmarks[0]
+    assert left_eye[0] < right_eye[0] and mouth_left[0] < mouth_right[0]
+    assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_left[1], mouth_right[1])
+    assert np.abs(ours.landmarks[0] - theirs.landmarks[0]).max() < 8
+
+
+@pytest.mark.models
+def test_boxes_come_back_in_the_frame_pixels(yunet):
+    frame = np.full((720, 1280, 3), 100, np.uint8)
+    face = cv2.resize(FACE, (96, 96), interpolation=cv2.INTER_AREA)
+    frame[300:396, 800:896] = face
+    at_full, halved = yunet.detect(frame, 1280), yunet.detect(frame, 640)
+    assert len(at_full) == 1 and len(halved) == 1
+    assert iou_matrix(at_full.xyxy, halved.xyxy)[0, 0] > 0.8
+    x1, y1, x2, y2 = at_full.xyxy[0]
+    assert 800 <= (x1 + x2) / 2 <= 896 and 300 <= (y1 + y2) / 2 <= 396
+
+
+class SideRecorder:
+    """A fake detector that records the long side it was asked for and finds the boxes given
+    (in frame pixels) when ``finds`` is set."""
+
+    def __init__(self, finds=None) -> None:
+        self.sides: list[int] = []
+        self.finds = np.asarray(finds if finds is not None else [], np.float32).reshape(-1, 4)
+
+    def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
+        self.sides.append(max_side_px)
+        n = len(self.finds)
+        scale = max_side_px / max(image_rgb.shape[:2])
+        return FaceBoxes(self.finds * scale, np.full(n, 0.9, np.float32),
+                         np.full((n, 5, 2), np.nan, np.float32))
+
+
+def test_full_resolution_passes_go_to_their_own_detector(tmp_path):
+    """On a 1280x720 clip the base detector runs only at 640 px (turned passes included) and
+    the full-resolution detector only at 1280 px; a face only the latter finds is hidden in
+    every frame (a 20-px face, 10 px at the base scale: padded a whole full-resolution
+    interval at both ends of its track). What it reports at 24 px or more at the base scale
+    (48 px here) is the base pass's to find, and is dropped."""
+    face_xyxy = [600, 300, 620, 320]
+    too_large = [100, 100, 100 + 2 * VIDEO_FULL_RES_MAX_BASE_FACE_PX, 140]
+
+    def frame(i):
+        image = draw_frame(1280, 720, i, [])
+        rng = np.random.default_rng(i)
+        image[300:320, 600:620] = rng.integers(0, 255, (20, 20, 3))
+        return image
+
+    source = make_video(tmp_path / "in.mp4", width=1280, height=720, frames=36, frame_fn=frame,
+                        audio=None)
+    base, full_res = SideRecorder(), SideRecorder(finds=[face_xyxy, too_large])
+    out = tmp_path / "out.mp4"
+    options = AnonymizeOptions(track=TrackOptions(box_scale=1.0, pad_s=0.0),
+                               redact=RedactOptions(shape=RedactShape.BOX))
+    report = anonymize_video(source, out, options, detector=base, full_res_detector=full_res)
+    assert set(base.sides) == {640} and set(full_res.sides) == {1280}
+    assert len(full_res.sides) == 3  # frames 0, 15 and 30 at 30 fps
+    assert len(report["tracks"]) == 1 and report["tracks"][0]["boxes"][0][1] > 500
+    before, after = read_video(source), read_video(out)
+    inner = (slice(302, 318), slice(602, 618))
+    changed = [np.abs(a[inner].astype(int) - b[inner]).mean() > 10 for a, b in zip(before.frames, after.frames)]
+    assert all(changed), f"visible in frames {[i for i, c in enumerate(changed) if not c]}"
