@@ -114,6 +114,11 @@ class Tracker:
 # visible at the weak first detection of a track; bench/video.py youtube --turn).
 WEAK_DETECTION_SCORE = 0.5
 WEAK_DETECTION_EXTRA_SCALE = 0.3
+# Small faces' boxes are the least precise (and the passes that see them run least often): up
+# to SMALL_FACE_EXTRA_SCALE more for faces whose longer side is at most small_face_px[0]
+# (frame pixels), none from small_face_px[1] up; the engine sets small_face_px from its
+# schedule (schedule.py, VIDEO_SMALL_FACE_BASE_PX).
+SMALL_FACE_EXTRA_SCALE = 0.6
 
 
 def scene_bounds(frame_index: int, cut_frames: list[int], frame_count: int) -> tuple[int, int]:
@@ -126,7 +131,8 @@ def scene_bounds(frame_index: int, cut_frames: list[int], frame_count: int) -> t
 
 def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: float,
                    options: TrackOptions, resolution_wh: tuple[int, int],
-                   min_pad_frames: int = 0) -> Track:
+                   min_pad_frames: int = 0,
+                   small_face_px: tuple[float, float] | None = None) -> Track:
     """Fill, pad and grow one raw track into a Track covering every frame it spans.
 
     Padding is ``options.pad_s`` but at least ``min_pad_frames``: when the detector only
@@ -137,8 +143,12 @@ def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: 
     # Weak detections place their boxes least precisely: their hidden area grows
     # WEAK_DETECTION_EXTRA_SCALE more than box_scale.
     weak = np.asarray(raw.score, np.float32) < WEAK_DETECTION_SCORE
-    det_xyxy = scale_boxes(det_xyxy, np.where(
-        weak, (options.box_scale + WEAK_DETECTION_EXTRA_SCALE) / options.box_scale, 1.0))
+    extra = np.where(weak, WEAK_DETECTION_EXTRA_SCALE, 0.0)
+    if small_face_px is not None:
+        small, large = small_face_px
+        size_px = np.max(det_xyxy[:, 2:] - det_xyxy[:, :2], axis=1)
+        extra += SMALL_FACE_EXTRA_SCALE * np.clip((large - size_px) / (large - small), 0.0, 1.0)
+    det_xyxy = scale_boxes(det_xyxy, (options.box_scale + extra) / options.box_scale)
     scene_start, scene_end = scene_bounds(int(det_frames[0]), cut_frames, frame_count)
     pad = max(int(round(options.pad_s * fps)), min_pad_frames)
     first = max(int(det_frames[0]) - pad, scene_start)
@@ -171,9 +181,10 @@ def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: 
 
 def finalize_tracks(raw_tracks: list[RawTrack], frame_count: int, cut_frames: list[int],
                     fps: float, options: TrackOptions, resolution_wh: tuple[int, int],
-                    min_pad_frames: Callable[[RawTrack], int] = lambda raw: 0) -> list[Track]:
+                    min_pad_frames: Callable[[RawTrack], int] = lambda raw: 0,
+                    small_face_px: tuple[float, float] | None = None) -> list[Track]:
     return [finalize_track(r, frame_count, cut_frames, fps, options, resolution_wh,
-                           min_pad_frames(r))
+                           min_pad_frames(r), small_face_px)
             for r in raw_tracks if r.frame_index]
 
 

@@ -111,3 +111,14 @@ def test_boxes_per_frame_lists_every_covered_frame():
 def test_tracker_rejects_negative_gap():
     with pytest.raises(ValueError, match="max_gap_frames"):
         Tracker(max_gap_frames=-1)
+
+
+@pytest.mark.parametrize(("size_px", "expected_side_px"), [(20, 20 * 1.6), (36, 36 * 1.3), (48, 48), (80, 80)])
+def test_small_faces_get_a_wider_hidden_area(size_px, expected_side_px):
+    """The whole small-face margin (0.6) up to small_face_px[0], half of it half-way, none from
+    small_face_px[1] up."""
+    box = [100, 100, 100 + size_px, 100 + size_px]
+    track = finalize_track(raw([0], [box]), 1, [], 30.0, NO_GROW, (400, 400), small_face_px=(24, 48))
+    x1, y1, x2, y2 = track.xyxy[0]
+    assert x2 - x1 == pytest.approx(expected_side_px) and y2 - y1 == pytest.approx(expected_side_px)
+    assert (x1 + x2) / 2 == pytest.approx(100 + size_px / 2)
