@@ -2,12 +2,13 @@
 
     .venv/bin/python bench/veil_plan.py INPUT OUTPUT [--plan] [--base 640] [--every 3]
                      [--min-score S] [--box-scale X] [--threads N] [--no-turns]
-                     [--report R.json]
+                     [--full-res-centerface] [--report R.json]
 
 --plan: the engine's own schedule (app.pipeline.schedule.video_plan), as the CLI runs it.
 Otherwise --base/--every override the reduced-scale pass; the full-resolution passes of the
-schedule stay (``anonymize.detection_plan``). Prints the plan, frame and detection counts,
-and timings as JSON.
+schedule stay (``anonymize.detection_plan``). The full-resolution passes run YuNet, as in the
+CLI, unless --full-res-centerface (the schedule before YuNet). Prints the plan, frame and
+detection counts, and timings as JSON.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.pipeline.anonymize import anonymize_video, detection_plan  # noqa: E402
+from app.pipeline.anonymize import (anonymize_video, detection_plan,  # noqa: E402
+                                    load_full_res_detector)
 from app.pipeline.decode import probe_video  # noqa: E402
 from app.pipeline.detect import CenterFace  # noqa: E402
 from app.pipeline.types import AnonymizeOptions, DetectOptions, TrackOptions  # noqa: E402
@@ -39,6 +41,8 @@ def main() -> None:
     parser.add_argument("--report", type=Path, help="write the engine's JSON report here")
     parser.add_argument("--no-turns", action="store_true",
                         help="no quarter-turn passes (people lying down): the schedule before them")
+    parser.add_argument("--full-res-centerface", action="store_true",
+                        help="CenterFace for the full-resolution passes too (before YuNet)")
     args = parser.parse_args()
     turn_every = 0 if args.no_turns else None
     detect = (DetectOptions(min_score=args.min_score, turn_probe_every_n_frames=turn_every) if args.plan else
@@ -48,7 +52,9 @@ def main() -> None:
     plan = detection_plan(probe_video(args.input), options)
     t0 = time.perf_counter()
     detector = CenterFace(min_score=args.min_score, threads=args.threads)
-    report = anonymize_video(args.input, args.output, options, detector=detector)
+    full_res = detector if args.full_res_centerface else load_full_res_detector(options)
+    report = anonymize_video(args.input, args.output, options, detector=detector,
+                             full_res_detector=full_res)
     elapsed = time.perf_counter() - t0
     if args.report:
         args.report.write_text(json.dumps(report))

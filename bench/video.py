@@ -1,8 +1,9 @@
 """Video benchmarks.
 
-    .venv/bin/python bench/video.py youtube [--plans] [--turn 90]  # YouTube Faces: face-frames left visible
+    .venv/bin/python bench/video.py youtube [--plans] [--turn 90] [--small 20]  # YouTube Faces: face-frames left visible
     .venv/bin/python bench/video.py speed [--repeats 3] # 720p / 1080p: floor, Veil, deface
     .venv/bin/python bench/video.py turn-cost           # quarter-turn passes on upright clips
+    .venv/bin/python bench/video.py full-res            # full-resolution pass: YuNet vs CenterFace
 
 youtube: each sequence's JPEG frames become an H.264 clip (PyAV, libx264 crf 18, 25 fps) in
 bench/out/video/clips; Veil's CLI and deface (default settings) process the same clip; every
@@ -50,17 +51,42 @@ def decode_gray(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="gray") for f in container.decode(video=0)]
 
 
-def frames_to_clip(jpegs: list[Path], out: Path, fps: int = YTF_FPS, turns: int = 0) -> None:
-    """The JPEG frames as an H.264 clip, each turned counter-clockwise by ``turns`` quarters."""
+# --small: each frame shrunk and placed on a grey canvas of this size, drifting right by
+# SMALL_DRIFT_PX per frame: small, moving faces in a frame larger than the base pass.
+SMALL_CANVAS_WH = (1280, 720)
+SMALL_DRIFT_PX = 2
+
+
+def small_offset(index: int, frame_wh: tuple[int, int]) -> tuple[int, int]:
+    """Top-left corner of the shrunk frame on the canvas at frame ``index``."""
+    w, h = frame_wh
+    cw, ch = SMALL_CANVAS_WH
+    return min(100 + SMALL_DRIFT_PX * index, cw - w), (ch - h) // 2
+
+
+def shrunk_size(image_wh: tuple[int, int], factor: float) -> tuple[int, int]:
+    return max(2, round(image_wh[0] * factor)), max(2, round(image_wh[1] * factor))
+
+
+def frames_to_clip(jpegs: list[Path], out: Path, fps: int = YTF_FPS, turns: int = 0,
+                   small_factor: float = 0.0) -> None:
+    """The JPEG frames as an H.264 clip, each turned counter-clockwise by ``turns`` quarters,
+    or shrunk by ``small_factor`` onto a drifting position of a SMALL_CANVAS_WH canvas."""
     first = np.rot90(cv2.imread(str(jpegs[0])), turns)
     h, w = first.shape[:2]
-    h2, w2 = h - h % 2, w - w % 2
+    h2, w2 = (SMALL_CANVAS_WH[1], SMALL_CANVAS_WH[0]) if small_factor else (h - h % 2, w - w % 2)
     with av.open(str(out), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = w2, h2, "yuv420p"
         stream.options = {"crf": "18", "preset": "veryfast"}
-        for path in jpegs:
+        for index, path in enumerate(jpegs):
             rgb = np.rot90(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), turns)[:h2, :w2]
+            if small_factor:
+                size = shrunk_size((w, h), small_factor)
+                x, y = small_offset(index, size)
+                canvas = np.full((h2, w2, 3), 110, np.uint8)
+                canvas[y:y + size[1], x:x + size[0]] = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+                rgb = canvas
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
@@ -120,10 +146,16 @@ def plan_runner(*plan_args: str):
     return produce
 
 
+def small_factor_for(frames: list[tuple[Path, np.ndarray | None]], face_px: int) -> float:
+    """The shrink factor that makes the sequence's median face ``face_px`` px (longer side)."""
+    boxes = np.array([b for _, b in frames if b is not None])
+    return face_px / float(np.median(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])))
+
+
 def cmd_youtube(args) -> None:
     require_deface()
     turns = args.turn // 90
-    turned = f"-turned{args.turn}" if turns else ""
+    turned = f"-turned{args.turn}" if turns else (f"-small{args.small}" if args.small else "")
     clips_dir = VIDEO_OUT / f"clips{turned}"
     clips_dir.mkdir(parents=True, exist_ok=True)
     seqs = load_ytf()
@@ -134,20 +166,29 @@ def cmd_youtube(args) -> None:
         "Veil (engine, own schedule)": plan_runner("--plan"),
         "Veil (engine, own schedule, no quarter-turn passes)": plan_runner("--plan", "--no-turns"),
     }
+    if args.small:
+        del tools["Veil (engine, own schedule, no quarter-turn passes)"]
+        tools["Veil (engine, CenterFace full-resolution pass, as before YuNet)"] = plan_runner(
+            "--plan", "--full-res-centerface")
     if args.cli:
         tools["Veil CLI"] = lambda src, dst: run([str(VEIL_PY), "-m", "app", "anonymize", str(src),
                                                   "-o", str(dst), "-q"], dst.with_suffix(".log"))
-    if args.plans and not turns:
+    if args.plans and not turns and not args.small:
         for side, n in ((640, 3), (640, 5), (640, 8), (320, 3), (320, 5)):
             tools[f"Veil engine: base {side} px, every {n}"] = plan_runner("--base", str(side), "--every", str(n))
     results: dict[str, dict[str, dict]] = defaultdict(dict)
     for name, frames in seqs.items():
         clip = clips_dir / f"{name}.mp4"
+        factor = small_factor_for(frames, args.small) if args.small else 0.0
         if not clip.exists():
-            frames_to_clip([p for p, _ in frames], clip, turns=turns)
+            frames_to_clip([p for p, _ in frames], clip, turns=turns, small_factor=factor)
         src_gray = decode_gray(clip)
         h, w = cv2.imread(str(frames[0][0])).shape[:2]
         boxes = [turn_box(b, turns, (w, h)) for _, b in frames]
+        if factor:
+            size = shrunk_size((w, h), factor)
+            boxes = [None if b is None else b * factor + np.tile(small_offset(i, size), 2).astype(np.float32)
+                     for i, b in enumerate(boxes)]
         for tool, produce in tools.items():
             slug = "".join(ch if ch.isalnum() else "_" for ch in tool)
             dst = VIDEO_OUT / f"{slug}{turned}" / f"{name}.mp4"
@@ -165,14 +206,20 @@ def cmd_youtube(args) -> None:
         textured = sum(r["textured"] for r in per_seq.values())
         rows.append([tool] + [f"{r['visible']} / {r['longest']}" for r in per_seq.values()]
                     + [f"{total_vis} of {total_ff}", round(100 * lost / max(textured, 1), 2)])
-    title = f", every frame turned {args.turn} degrees counter-clockwise" if turns else ""
+    title = (f", every frame turned {args.turn} degrees counter-clockwise" if turns else
+             f", shrunk to {args.small}-px faces drifting on a 1280x720 canvas" if args.small else "")
     body = (f"### Video: YouTube Faces, face-frames left visible{title}\n\n`{command_line()}` ({machine_note()}). "
             f"Clips: the sequences' JPEG frames{', turned,' if turns else ''} encoded to H.264 (crf 18, 25 fps) "
             f"in bench/out/video/clips{turned}. "
-            "Per sequence: visible face-frames / longest run of consecutive visible frames. "
+            + (f"Each frame is shrunk so the sequence's median face is {args.small} px and placed on a grey "
+               f"1280x720 canvas, moving right {SMALL_DRIFT_PX} px per frame: faces the 640-px base pass "
+               "hardly sees, left to the full-resolution passes and the tracks between them. "
+               if args.small else "")
+            + "Per sequence: visible face-frames / longest run of consecutive visible frames. "
             "Over-redaction: textured 16x16 blocks outside the GT face (grown 1.6x) that lost their detail.\n\n"
             + md_table(header, rows))
-    write_section("video-youtube" + ("-plans" if args.plans and not turns else "") + turned, body)
+    write_section("video-youtube" + ("-plans" if args.plans and not turns and not args.small else "") + turned,
+                  body)
 
 
 def reencode(src: Path, dst: Path) -> float:
@@ -251,6 +298,9 @@ def cmd_speed(args) -> None:
             "Veil (engine, no quarter-turn passes)": lambda dst: run(
                 [str(VEIL_PY), "bench/veil_plan.py", str(clip), str(dst), "--plan", "--no-turns", *args.veil_args],
                 dst.with_suffix(".log")),
+            "Veil (engine, CenterFace full-resolution pass, as before YuNet)": lambda dst: run(
+                [str(VEIL_PY), "bench/veil_plan.py", str(clip), str(dst), "--plan", "--full-res-centerface",
+                 *args.veil_args], dst.with_suffix(".log")),
             "deface default": lambda dst: run([str(DEFACE_BIN), str(clip), "-o", str(dst), "--keep-audio"],
                                               dst.with_suffix(".log")),
             "deface --scale 640x360": lambda dst: run([str(DEFACE_BIN), str(clip), "-o", str(dst), "--keep-audio",
@@ -310,20 +360,19 @@ def hidden_share(report: dict) -> float:
     return covered / (w * h * report["frame_count"])
 
 
-def cmd_turn_cost(args) -> None:
-    """What the quarter-turn passes cost on upright footage, where nobody lies down: detector
-    time, and area hidden only because a turned pass found something (false detections, or
-    faces tilted far enough that only a turned pass sees them)."""
-    out_dir = VIDEO_OUT / "turn-cost"
+def compare_on_clips(out_dir: Path, clips, before: tuple[str, list[str]],
+                     after: tuple[str, list[str]]) -> list[list]:
+    """Each clip through Veil's engine (bench/veil_plan.py --plan) with two sets of extra
+    arguments: rows of size, frames, tracks, hidden area % and analyse s, before then after."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     totals = defaultdict(float)
-    for rel in TURN_COST_CLIPS:
+    for rel in clips:
         clip = EVAL_DIR / "clips" / rel
         if not clip.exists():
             continue
         result = {}
-        for variant, extra in (("turns", []), ("no turns", ["--no-turns"])):
+        for variant, extra in (before, after):
             stem = out_dir / f"{clip.stem}-{variant.replace(' ', '-')}"
             log = stem.with_suffix(".log")
             run([str(VEIL_PY), "bench/veil_plan.py", str(clip), str(stem.with_suffix(".mp4")), "--plan",
@@ -331,18 +380,27 @@ def cmd_turn_cost(args) -> None:
             report = json.loads(stem.with_suffix(".json").read_text())
             timing = json.loads(log.read_text().strip().splitlines()[-1])
             result[variant] = (report, timing)
-        (with_r, with_t), (without_r, without_t) = result["turns"], result["no turns"]
-        frames = with_r["frame_count"]
+        (old_r, old_t), (new_r, new_t) = result[before[0]], result[after[0]]
+        frames = new_r["frame_count"]
         totals["frames"] += frames
-        totals["analyse turns"] += with_t["timing"]["analyse_s"]
-        totals["analyse no turns"] += without_t["timing"]["analyse_s"]
-        rows.append([rel, f"{with_r['video']['width']}x{with_r['video']['height']}", frames,
-                     len(without_r["tracks"]), len(with_r["tracks"]),
-                     round(100 * hidden_share(without_r), 3), round(100 * hidden_share(with_r), 3),
-                     round(without_t["timing"]["analyse_s"], 2), round(with_t["timing"]["analyse_s"], 2)])
+        totals["old"] += old_t["timing"]["analyse_s"]
+        totals["new"] += new_t["timing"]["analyse_s"]
+        rows.append([rel, f"{new_r['video']['width']}x{new_r['video']['height']}", frames,
+                     len(old_r["tracks"]), len(new_r["tracks"]),
+                     round(100 * hidden_share(old_r), 3), round(100 * hidden_share(new_r), 3),
+                     round(old_t["timing"]["analyse_s"], 2), round(new_t["timing"]["analyse_s"], 2)])
         print(rows[-1], flush=True)
     rows.append(["all", "", int(totals["frames"]), "", "", "", "",
-                 round(totals["analyse no turns"], 1), round(totals["analyse turns"], 1)])
+                 round(totals["old"], 1), round(totals["new"], 1)])
+    return rows
+
+
+def cmd_turn_cost(args) -> None:
+    """What the quarter-turn passes cost on upright footage, where nobody lies down: detector
+    time, and area hidden only because a turned pass found something (false detections, or
+    faces tilted far enough that only a turned pass sees them)."""
+    rows = compare_on_clips(VIDEO_OUT / "turn-cost", TURN_COST_CLIPS, ("no turns", ["--no-turns"]),
+                            ("turns", []))
     body = (f"### Video: quarter-turn passes on upright footage\n\n`{command_line()}` ({machine_note()}). "
             "Each clip through Veil's engine with its own schedule (`bench/veil_plan.py --plan`), without and "
             "with the quarter-turn passes (`--no-turns`). Nobody lies down in these clips: tracks and hidden "
@@ -355,6 +413,137 @@ def cmd_turn_cost(args) -> None:
     write_section("video-turn-cost", body)
 
 
+# ---------------------------------------------------------------- the full-resolution pass
+# Clips larger than the base pass (640 px), where the full-resolution pass runs.
+FULL_RES_CLIPS = ("multi_person/2person.mp4", "multi_person/obama_short.mp4",
+                  "crowds/MOT20-05-raw_even_shorter.mp4", "crowds/MOT20-08-raw_shorter.h264",
+                  "single_face/wider_repo_test.mp4", "seed/test_video_4.mp4")
+# WIDER val photos taken as frames: the photo is the full-resolution frame, the base pass sees
+# it scaled as a 720p frame's 640 px pass does (1/2) and as a 1080p frame's (1/3).
+FULL_RES_GEOMETRIES = (("720p", 1 / 2), ("1080p", 1 / 3))
+
+
+def full_res_wider() -> tuple[list[list], list[list], dict]:
+    """Detector recall / false detections, and the rendered verdicts, of the base pass plus a
+    full-resolution pass by CenterFace or YuNet, on WIDER val photos taken as frames."""
+    from app.pipeline.boxes import long_side_px, scale_boxes
+    from app.pipeline.detect import CenterFace, merge_union
+    from app.pipeline.redact import redact_frame
+    from app.pipeline.schedule import VIDEO_FULL_RES_MAX_BASE_FACE_PX
+    from app.pipeline.track import WEAK_DETECTION_EXTRA_SCALE, WEAK_DETECTION_SCORE
+    from app.pipeline.types import DetectOptions, FaceBoxes, RedactOptions, TrackOptions
+    from app.pipeline.yunet import YuNet
+    from common import SIZE_BUCKETS_PX, WIDER_DIR, load_wider, match_detections
+    from stills import judge, visibility_cells
+
+    min_score = DetectOptions.min_score
+    cap = VIDEO_FULL_RES_MAX_BASE_FACE_PX
+    centerface, yunet = CenterFace(min_score=min_score), YuNet(min_score=min_score)
+    images = load_wider()
+    dets: dict[str, dict[str, FaceBoxes]] = defaultdict(dict)
+    seconds = defaultdict(float)
+    for image in images:
+        rgb = cv2.cvtColor(cv2.imread(str(WIDER_DIR / "images" / image.rel_path)), cv2.COLOR_BGR2RGB)
+        long_side = max(rgb.shape[:2])
+        for name, fn in [(f"base {g}", lambda f=f: centerface.detect(rgb, round(long_side * f)))
+                         for g, f in FULL_RES_GEOMETRIES] + [
+                ("CenterFace", lambda: centerface.run(rgb)), ("YuNet", lambda: yunet.run(rgb))]:
+            t0 = time.perf_counter()
+            dets[name][image.rel_path] = fn()
+            seconds[name] += time.perf_counter() - t0
+    small = f"faces under {cap} px at the base scale"
+    passes = {  # label: (detector, score floor, only faces under the cap)
+        f"CenterFace >= {min_score:g}, any size (before)": ("CenterFace", min_score, False),
+        f"CenterFace >= {min_score:g}, {small}": ("CenterFace", min_score, True),
+        f"YuNet >= {min_score:g}, {small} (Veil's default)": ("YuNet", min_score, True),
+        f"YuNet >= {min_score:g}, any size": ("YuNet", min_score, False),
+        f"YuNet >= 0.5, {small}": ("YuNet", 0.5, True),
+    }
+
+    def full_res_faces(label, rel, geometry):
+        key, thr, capped = passes[label]
+        faces = dets[key][rel]
+        keep = faces.score >= thr
+        if capped:
+            keep &= long_side_px(faces.xyxy) * dict(FULL_RES_GEOMETRIES)[geometry] < cap
+        return faces[keep]
+
+    recall_rows, variants = [], {}
+    box_scale = TrackOptions.box_scale
+    for geometry, _ in FULL_RES_GEOMETRIES:
+        for label in [None, *passes]:
+            found_all, sizes, fp_full = [], [], 0
+            for image in images:
+                base = dets[f"base {geometry}"][image.rel_path]
+                size = image.xywh[:, 2:].max(axis=1) if len(image.xywh) else np.zeros(0)
+                ignore = np.concatenate([image.all_xyxy[len(image.xywh):], image.xyxy[size < 10]])
+                found, _ = match_detections(image.xyxy, base.xyxy, base.score, ignore)
+                if label:
+                    full = full_res_faces(label, image.rel_path, geometry)
+                    found_full, fp = match_detections(image.xyxy, full.xyxy, full.score, ignore)
+                    found |= found_full
+                    fp_full += fp
+                found_all.append(found)
+                sizes.append(size)
+            found, sizes = np.concatenate(found_all), np.concatenate(sizes)
+            name = f"as {geometry}: base pass" + (f" + {label}" if label else " alone")
+            key = passes[label][0] if label else None
+            recall_rows.append([name] + [round(100 * float(found[(sizes >= lo) & (sizes < hi)].mean()), 1)
+                                         for _, lo, hi in SIZE_BUCKETS_PX]
+                               + [round(fp_full / len(images), 2) if label else "-",
+                                  round(1000 * seconds[key] / len(images)) if key else "-"])
+
+            def render(rel, src, geometry=geometry, label=label):
+                parts = [dets[f"base {geometry}"][rel]] + ([full_res_faces(label, rel, geometry)] if label else [])
+                faces = merge_union(FaceBoxes.concatenate(parts))
+                factor = np.where(faces.score < WEAK_DETECTION_SCORE, box_scale + WEAK_DETECTION_EXTRA_SCALE,
+                                  box_scale)
+                return redact_frame(src, list(scale_boxes(faces.xyxy, factor)), RedactOptions())
+            variants[name] = render
+    stats = judge(images, variants)
+    render_rows = [[name] + visibility_cells(st) for name, st in stats.items()]
+    return recall_rows, render_rows, {"photos": len(images), "min_score": min_score}
+
+
+def cmd_full_res(args) -> None:
+    """The full-resolution pass (small faces in frames larger than 640 px): YuNet against
+    CenterFace, on WIDER photos taken as frames and on real clips."""
+    from common import SIZE_BUCKETS_PX
+
+    recall_rows, render_rows, meta = full_res_wider()
+    for row in recall_rows + render_rows:
+        print(row, flush=True)
+    clip_rows = compare_on_clips(VIDEO_OUT / "full-res", FULL_RES_CLIPS,
+                                 ("centerface", ["--full-res-centerface"]), ("yunet", []))
+    body = (
+        f"### Video: the full-resolution pass, YuNet against CenterFace\n\n`{command_line()}` "
+        f"({machine_note()}). Frames larger than 640 px get a pass at their own size twice a second, "
+        "for faces too small for the 640-px base pass.\n\n"
+        f"**WIDER val photos taken as frames** (all {meta['photos']}): the photo is the full-resolution "
+        "frame; the base pass (CenterFace) sees it scaled by 1/2, as in a 720p video, or by 1/3, as in "
+        "1080p. Recall: a face counts as found when either pass finds it (IoU >= 0.5); false detections "
+        "per photo are the full-resolution pass's own (the base pass's are the same in every row); ms: "
+        "that pass per photo (one thread pool, shared machine). The base pass keeps faces at "
+        f"min_score ({meta['min_score']:g}); the full-resolution pass as each row says.\n\n"
+        + md_table(["passes"] + [f"{b[0]} px found %" for b in SIZE_BUCKETS_PX]
+                   + ["false detections / photo (full-res pass)", "full-res pass ms / photo"], recall_rows)
+        + "\n\nThe same passes rendered: both passes' faces merged as the engine merges them, grown by "
+        "the video box scale (1.3, 1.6 under a score of 0.5), mosaic, judged like `stills.py render` "
+        "(visible: fine-detail correlation >= 0.5 in the inner 80% of the face; over-redaction: "
+        "textured 16x16 blocks outside every face grown 1.6x that lost their detail). No tracking, "
+        "padding or gap filling: one frame's passes only.\n\n"
+        + md_table(["passes"] + [f"{b[0]} px visible % (n)" for b in SIZE_BUCKETS_PX]
+                   + [">=20 px visible % (n)", "over-redaction %"], render_rows)
+        + "\n\n**Real clips larger than 640 px** (`bench/veil_plan.py --plan`, and with "
+        "`--full-res-centerface`: CenterFace runs the full-resolution pass, under the same 24-px limit "
+        "and with the same padding; one run each): tracks, share of all frame pixels hidden, and the "
+        "analysis pass's time.\n\n"
+        + md_table(["clip", "size", "frames", "tracks (CenterFace)", "tracks (YuNet)",
+                    "hidden area % (CenterFace)", "hidden area % (YuNet)", "analyse s (CenterFace)",
+                    "analyse s (YuNet)"], clip_rows))
+    write_section("video-full-res", body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -364,7 +553,10 @@ def main() -> None:
     p.add_argument("--turn", type=int, default=0, choices=[0, 90, 180, 270],
                    help="turn every frame (and its ground truth) this many degrees counter-clockwise: "
                         "people lying down or upside down")
+    p.add_argument("--small", type=int, default=0, metavar="PX",
+                   help="shrink every frame so the median face is PX px, on a 1280x720 canvas")
     sub.add_parser("turn-cost")
+    sub.add_parser("full-res")
     p = sub.add_parser("speed")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--only", nargs="*", choices=["720p", "1080p"])
@@ -372,7 +564,10 @@ def main() -> None:
     p.add_argument("--cli", action="store_true", help="also Veil's CLI with its own defaults")
     p.add_argument("veil_args", nargs="*")
     args = parser.parse_args()
-    {"youtube": cmd_youtube, "speed": cmd_speed, "turn-cost": cmd_turn_cost}[args.command](args)
+    if args.command == "youtube" and args.turn and args.small:
+        parser.error("--turn and --small are separate runs")
+    {"youtube": cmd_youtube, "speed": cmd_speed, "turn-cost": cmd_turn_cost,
+     "full-res": cmd_full_res}[args.command](args)
 
 
 if __name__ == "__main__":
