@@ -136,11 +136,18 @@ def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tup
 
 
 def tracks_touching(faces: FaceBoxes, track_ids: np.ndarray, source: FaceBoxes) -> set[int]:
-    """Ids of the tracks whose face on this frame overlaps a face of ``source``."""
+    """Ids of the tracks whose face on this frame is one of ``source``'s faces: the face each
+    source box overlaps most (the one it was merged into), and any face overlapping a source
+    box by more than NMS_MAX_IOU. A large loose box that merely touches a source face is
+    another face: on YouTube Faces tilted 135 degrees, a weak 150-px upright false detection
+    that touched a turned face was padded a whole turn cycle and hid most of the frame."""
     if not len(faces) or not len(source):
         return set()
-    overlaps = (iou_matrix(faces.xyxy, source.xyxy) > 0).any(axis=1)
-    return {int(i) for i in track_ids[overlaps]}
+    iou = iou_matrix(faces.xyxy, source.xyxy)
+    same = iou > NMS_MAX_IOU
+    touched = np.flatnonzero(iou.max(axis=0) > 0)
+    same[iou[:, touched].argmax(axis=0), touched] = True
+    return {int(i) for i in track_ids[same.any(axis=1)]}
 
 
 def _frames_to_analyse(info: VideoInfo, plan: VideoDetectionPlan):

@@ -172,3 +172,39 @@ def test_lying_face_found_weakly_upright_gets_its_turned_box(tmp_path):
     anonymize_video(source, out, OPTIONS, detector=detector)
     assert all(hidden_frames(source, out))
     assert detector.calls == 20 + 20 + 2 + 2  # turn 1 from frame 0 on; turns 2, 3 on frame 0, 15, 30
+
+
+class LooseBoxDetector(UprightFaceDetector):
+    """Also reports a weak (0.4) 80-px false face that only partly overlaps the lying face,
+    on frames whose top-left corner is green (upright frames 30-36 only: turned, the corner
+    moves)."""
+
+    def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
+        faces = super().detect(image_rgb, max_side_px)
+        corner = image_rgb[:6, :6].astype(np.int16)
+        if (corner[..., 1] > 200).all() and (corner[..., [0, 2]] < 60).all():
+            loose = FaceBoxes(np.array([[40, 20, 120, 100]], np.float32), np.array([0.4], np.float32),
+                              np.full((1, 5, 2), np.nan, np.float32))
+            faces = FaceBoxes.concatenate([faces, loose])
+        return faces
+
+
+def test_false_face_touching_a_lying_face_is_not_padded_a_turn_cycle(tmp_path):
+    """A track counts as found by a turned pass (and is padded back a whole probe cycle, 45
+    frames) only when it is the turned face, not when its box merely touches it."""
+    def frame(i):
+        image = draw_frame(160, 120, i, [])
+        image[40:40 + FACE_PX, 60:60 + FACE_PX] = face_patch(1)
+        if 30 <= i <= 36:
+            image[:8, :8] = (0, 255, 0)
+        return image
+    source = make_video(tmp_path / "in.mp4", frames=60, frame_fn=frame)
+    out = tmp_path / "out.mp4"
+    report = anonymize_video(source, out, OPTIONS, detector=LooseBoxDetector())
+    assert all(hidden_frames(source, out))
+    # The weak loose box is grown 0.3 more (track.WEAK_DETECTION_EXTRA_SCALE): 104 px.
+    (face,), (loose,) = ([t for t in report["tracks"] if (t["boxes"][0][3] - t["boxes"][0][1] > 60) == is_loose]
+                         for is_loose in (False, True))
+    # Seen on frames 30, 33, 36: padded by one detection interval (pad_s is 0), not 45 frames.
+    assert (loose["first_frame"], loose["last_frame"]) == (27, 39)
+    assert face["first_frame"] == 0
