@@ -150,11 +150,20 @@ def detail_correlation(detail_in: np.ndarray, detail_out: np.ndarray) -> float:
     return float((a * b).sum() / denom) if denom > 0 else 0.0
 
 
+def require_same_shape(image_in: np.ndarray, image_out: np.ndarray) -> None:
+    """Input and output are compared pixel for pixel: an output of another size (a tool that
+    pads or rescales) would be judged against the wrong pixels and look hidden everywhere."""
+    if image_in.shape[:2] != image_out.shape[:2]:
+        raise ValueError(f"output is {image_out.shape[1]}x{image_out.shape[0]}, "
+                         f"input {image_in.shape[1]}x{image_in.shape[0]}: not comparable")
+
+
 def face_visibility(detail_in: np.ndarray, detail_out: np.ndarray, faces_xyxy: np.ndarray) -> np.ndarray:
     """(N,) correlation of fine detail inside the inner 80% of each face box (NaN = no detail).
 
     A face is left recognisable when the correlation is >= MAX_HIDDEN_CORRELATION.
     """
+    require_same_shape(detail_in, detail_out)
     out = np.full(len(faces_xyxy), np.nan)
     for i, box in enumerate(faces_xyxy):
         x1, y1, x2, y2 = inner_box(box, detail_in.shape[:2])
@@ -175,6 +184,7 @@ def textured_blocks_lost(detail_in: np.ndarray, detail_out: np.ndarray,
     Faces are excluded with a margin (the box grown 1.6x) so that the intended padding around
     a face does not count as over-redaction.
     """
+    require_same_shape(detail_in, detail_out)
     h, w = detail_in.shape[:2]
     mask = np.zeros((h, w), bool)
     for x1, y1, x2, y2 in exclude_xyxy:

@@ -1,6 +1,6 @@
 """Video benchmarks.
 
-    .venv/bin/python bench/video.py youtube [--plans] [--turn 90] [--small 20]  # YouTube Faces: face-frames left visible
+    .venv/bin/python bench/video.py youtube [--plans] [--turn 90] [--tilt 45] [--small 20]  # YouTube Faces: face-frames left visible
     .venv/bin/python bench/video.py speed [--repeats 3] # 720p / 1080p: floor, Veil, deface
     .venv/bin/python bench/video.py turn-cost           # quarter-turn passes on upright clips
     .venv/bin/python bench/video.py full-res            # full-resolution pass: YuNet vs CenterFace
@@ -68,20 +68,51 @@ def shrunk_size(image_wh: tuple[int, int], factor: float) -> tuple[int, int]:
     return max(2, round(image_wh[0] * factor)), max(2, round(image_wh[1] * factor))
 
 
+def tilt_matrix(image_wh: tuple[int, int], tilt_deg: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The affine map that turns an image of image_wh by tilt_deg counter-clockwise about its
+    centre onto a canvas that holds all of it (sides a multiple of 16), and that canvas's size."""
+    w, h = image_wh
+    c, s = abs(np.cos(np.radians(tilt_deg))), abs(np.sin(np.radians(tilt_deg)))
+    # Sides a multiple of 16: deface's writer (imageio-ffmpeg) would scale other sizes up to one.
+    w2, h2 = (-(-int(np.ceil(side)) // 16) * 16 for side in (w * c + h * s, w * s + h * c))
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), tilt_deg, 1.0)
+    matrix[:, 2] += (w2 / 2 - w / 2, h2 / 2 - h / 2)
+    return matrix, (w2, h2)
+
+
+def tilt_box(xyxy: np.ndarray | None, tilt_deg: float, image_wh: tuple[int, int]) -> np.ndarray | None:
+    """The ground-truth face box on the tilted frame, judged conservatively: the largest upright
+    square inside the tilted face square (same centre, side / (|cos| + |sin|)), so the judged
+    patch is face, not the background a tilted box's corners take in."""
+    if xyxy is None:
+        return None
+    matrix, _ = tilt_matrix(image_wh, tilt_deg)
+    centre = matrix @ np.array([(xyxy[0] + xyxy[2]) / 2, (xyxy[1] + xyxy[3]) / 2, 1.0])
+    c, s = abs(np.cos(np.radians(tilt_deg))), abs(np.sin(np.radians(tilt_deg)))
+    half = max(xyxy[2] - xyxy[0], xyxy[3] - xyxy[1]) / (c + s) / 2
+    return np.array([centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half], np.float32)
+
+
 def frames_to_clip(jpegs: list[Path], out: Path, fps: int = YTF_FPS, turns: int = 0,
-                   small_factor: float = 0.0) -> None:
+                   small_factor: float = 0.0, tilt_deg: float = 0.0) -> None:
     """The JPEG frames as an H.264 clip, each turned counter-clockwise by ``turns`` quarters,
-    or shrunk by ``small_factor`` onto a drifting position of a SMALL_CANVAS_WH canvas."""
+    or shrunk by ``small_factor`` onto a drifting position of a SMALL_CANVAS_WH canvas, or
+    tilted by ``tilt_deg`` (counter-clockwise) on a grey canvas that holds the whole frame."""
     first = np.rot90(cv2.imread(str(jpegs[0])), turns)
     h, w = first.shape[:2]
     h2, w2 = (SMALL_CANVAS_WH[1], SMALL_CANVAS_WH[0]) if small_factor else (h - h % 2, w - w % 2)
+    if tilt_deg:
+        matrix, (w2, h2) = tilt_matrix((w, h), tilt_deg)
     with av.open(str(out), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = w2, h2, "yuv420p"
         stream.options = {"crf": "18", "preset": "veryfast"}
         for index, path in enumerate(jpegs):
             rgb = np.rot90(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), turns)[:h2, :w2]
-            if small_factor:
+            if tilt_deg:
+                rgb = cv2.warpAffine(rgb, matrix, (w2, h2), flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_CONSTANT, borderValue=(110, 110, 110))
+            elif small_factor:
                 size = shrunk_size((w, h), small_factor)
                 x, y = small_offset(index, size)
                 canvas = np.full((h2, w2, 3), 110, np.uint8)
@@ -155,7 +186,8 @@ def small_factor_for(frames: list[tuple[Path, np.ndarray | None]], face_px: int)
 def cmd_youtube(args) -> None:
     require_deface()
     turns = args.turn // 90
-    turned = f"-turned{args.turn}" if turns else (f"-small{args.small}" if args.small else "")
+    turned = (f"-turned{args.turn}" if turns else f"-tilted{args.tilt}" if args.tilt else
+              f"-small{args.small}" if args.small else "")
     clips_dir = VIDEO_OUT / f"clips{turned}"
     clips_dir.mkdir(parents=True, exist_ok=True)
     seqs = load_ytf()
@@ -173,7 +205,7 @@ def cmd_youtube(args) -> None:
     if args.cli:
         tools["Veil CLI"] = lambda src, dst: run([str(VEIL_PY), "-m", "app", "anonymize", str(src),
                                                   "-o", str(dst), "-q"], dst.with_suffix(".log"))
-    if args.plans and not turns and not args.small:
+    if args.plans and not turned:
         for side, n in ((640, 3), (640, 5), (640, 8), (320, 3), (320, 5)):
             tools[f"Veil engine: base {side} px, every {n}"] = plan_runner("--base", str(side), "--every", str(n))
     results: dict[str, dict[str, dict]] = defaultdict(dict)
@@ -181,10 +213,12 @@ def cmd_youtube(args) -> None:
         clip = clips_dir / f"{name}.mp4"
         factor = small_factor_for(frames, args.small) if args.small else 0.0
         if not clip.exists():
-            frames_to_clip([p for p, _ in frames], clip, turns=turns, small_factor=factor)
+            frames_to_clip([p for p, _ in frames], clip, turns=turns, small_factor=factor, tilt_deg=args.tilt)
         src_gray = decode_gray(clip)
         h, w = cv2.imread(str(frames[0][0])).shape[:2]
         boxes = [turn_box(b, turns, (w, h)) for _, b in frames]
+        if args.tilt:
+            boxes = [tilt_box(b, args.tilt, (w, h)) for b in boxes]
         if factor:
             size = shrunk_size((w, h), factor)
             boxes = [None if b is None else b * factor + np.tile(small_offset(i, size), 2).astype(np.float32)
@@ -207,10 +241,15 @@ def cmd_youtube(args) -> None:
         rows.append([tool] + [f"{r['visible']} / {r['longest']}" for r in per_seq.values()]
                     + [f"{total_vis} of {total_ff}", round(100 * lost / max(textured, 1), 2)])
     title = (f", every frame turned {args.turn} degrees counter-clockwise" if turns else
+             f", every frame tilted {args.tilt} degrees counter-clockwise" if args.tilt else
              f", shrunk to {args.small}-px faces drifting on a 1280x720 canvas" if args.small else "")
     body = (f"### Video: YouTube Faces, face-frames left visible{title}\n\n`{command_line()}` ({machine_note()}). "
             f"Clips: the sequences' JPEG frames{', turned,' if turns else ''} encoded to H.264 (crf 18, 25 fps) "
             f"in bench/out/video/clips{turned}. "
+            + (f"Each frame is tilted {args.tilt} degrees about its centre on a grey canvas that holds "
+               "all of it; a face is judged on the largest upright square inside its tilted "
+               "ground-truth square (face only, no background corners). "
+               if args.tilt else "")
             + (f"Each frame is shrunk so the sequence's median face is {args.small} px and placed on a grey "
                f"1280x720 canvas, moving right {SMALL_DRIFT_PX} px per frame: faces the 640-px base pass "
                "hardly sees, left to the full-resolution passes and the tracks between them. "
@@ -218,7 +257,7 @@ def cmd_youtube(args) -> None:
             + "Per sequence: visible face-frames / longest run of consecutive visible frames. "
             "Over-redaction: textured 16x16 blocks outside the GT face (grown 1.6x) that lost their detail.\n\n"
             + md_table(header, rows))
-    write_section("video-youtube" + ("-plans" if args.plans and not turns and not args.small else "") + turned,
+    write_section("video-youtube" + ("-plans" if args.plans and not turned else "") + turned,
                   body)
 
 
@@ -553,6 +592,9 @@ def main() -> None:
     p.add_argument("--turn", type=int, default=0, choices=[0, 90, 180, 270],
                    help="turn every frame (and its ground truth) this many degrees counter-clockwise: "
                         "people lying down or upside down")
+    p.add_argument("--tilt", type=int, default=0, metavar="DEG",
+                   help="tilt every frame (and its ground truth) DEG degrees counter-clockwise, "
+                        "between the quarter turns: heads tilted, people leaning or half lying")
     p.add_argument("--small", type=int, default=0, metavar="PX",
                    help="shrink every frame so the median face is PX px, on a 1280x720 canvas")
     sub.add_parser("turn-cost")
@@ -564,8 +606,8 @@ def main() -> None:
     p.add_argument("--cli", action="store_true", help="also Veil's CLI with its own defaults")
     p.add_argument("veil_args", nargs="*")
     args = parser.parse_args()
-    if args.command == "youtube" and args.turn and args.small:
-        parser.error("--turn and --small are separate runs")
+    if args.command == "youtube" and sum(map(bool, (args.turn, args.small, args.tilt))) > 1:
+        parser.error("--turn, --tilt and --small are separate runs")
     {"youtube": cmd_youtube, "speed": cmd_speed, "turn-cost": cmd_turn_cost,
      "full-res": cmd_full_res}[args.command](args)
 
