@@ -68,6 +68,8 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     meter = ProgressMeter("analysing", info.frame_count_estimate, progress, should_cancel,
                           0.0, ANALYSE_SHARE)
     turned_min_score = VIDEO_TURNED_SCORE_FACTOR * options.detect.min_score
+    # Frames with a full-resolution pass get it turned too: small people lying down.
+    turned_full_res_side_px = plan.full_res_max_side_px if plan.full_res_every_n_frames else None
     pts: list[int] = []
     cut_frames: list[int] = []
     detected_frames = 0
@@ -84,7 +86,7 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
                      else plan.turns_for_frame(index, last_found_by_turn))
             faces, turned = detect_video_frame(detector, image, sides, turns,
                                                plan.base_max_side_px, turned_min_score,
-                                               full_res_detector)
+                                               full_res_detector, turned_full_res_side_px)
             last_found_by_turn.update((k, index) for k, t in zip(turns, turned) if len(t))
             track_ids = tracker.update(index, faces, is_cut)
             found_turned.update(tracks_touching(faces, track_ids, FaceBoxes.concatenate(turned)))
@@ -107,20 +109,26 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
 
 def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tuple[int, ...],
                        turns: tuple[int, ...], turned_side_px: int, turned_min_score: float,
-                       full_res_detector: FaceDetector | None = None
+                       full_res_detector: FaceDetector | None = None,
+                       turned_full_res_side_px: int | None = None
                        ) -> tuple[FaceBoxes, list[FaceBoxes]]:
     """Faces on one detection frame: the frame at each of ``sides`` (long side, px; the base
     pass first, by ``detector``, then the full-resolution pass, by ``full_res_detector``, which
     reports only faces under VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale), and turned by
-    each of ``turns`` quarters at ``turned_side_px``. A turned face counts when it scores
+    each of ``turns`` quarters at ``turned_side_px`` (and, given ``turned_full_res_side_px``,
+    at that size by ``full_res_detector``, again only for faces under
+    VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale). A turned face counts when it scores
     >= turned_min_score and no sure upright face (>= VIDEO_SURE_UPRIGHT_SCORE) overlaps it:
     CenterFace also finds upright faces on turned frames, with looser boxes. Returns all faces
     merged, and each turn's faces that counted."""
     found = [detector.detect(image_rgb, sides[0])]
     base_scale = sides[0] / max(image_rgb.shape[:2])
+
+    def small_only(faces: FaceBoxes) -> FaceBoxes:
+        return faces[long_side_px(faces.xyxy) * base_scale < VIDEO_FULL_RES_MAX_BASE_FACE_PX]
+
     for side in sides[1:]:
-        faces = (full_res_detector or detector).detect(image_rgb, side)
-        found.append(faces[long_side_px(faces.xyxy) * base_scale < VIDEO_FULL_RES_MAX_BASE_FACE_PX])
+        found.append(small_only((full_res_detector or detector).detect(image_rgb, side)))
     upright = found[0] if len(found) == 1 else merge_union(FaceBoxes.concatenate(found))
     if not turns:
         return upright, []
@@ -128,6 +136,9 @@ def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tup
     turned = []
     for k in turns:
         faces = detect_turned(detector, image_rgb, k, turned_side_px)
+        if turned_full_res_side_px:
+            faces = FaceBoxes.concatenate([faces, small_only(detect_turned(
+                full_res_detector or detector, image_rgb, k, turned_full_res_side_px))])
         keep = faces.score >= turned_min_score
         if len(sure) and keep.any():
             keep &= ~(iou_matrix(faces.xyxy, sure) > NMS_MAX_IOU).any(axis=1)

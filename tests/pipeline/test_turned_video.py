@@ -208,3 +208,26 @@ def test_false_face_touching_a_lying_face_is_not_padded_a_turn_cycle(tmp_path):
     # Seen on frames 30, 33, 36: padded by one detection interval (pad_s is 0), not 45 frames.
     assert (loose["first_frame"], loose["last_frame"]) == (27, 39)
     assert face["first_frame"] == 0
+
+
+class NoFaceDetector:
+    def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
+        return FaceBoxes.empty()
+
+
+@pytest.mark.parametrize("turns", [1, 2])
+def test_small_lying_face_found_by_the_turned_full_resolution_pass(tmp_path, turns):
+    """A 32-px face lying or upside down in a 1280x720 clip is 16 px at the base scale (640 px),
+    too small for the base pass: the full-resolution detector must look at the turned frame
+    too. Without that pass the face stays visible in every frame."""
+    def frame(i):
+        image = draw_frame(1280, 720, i, [])
+        image[300:300 + FACE_PX, 600:600 + FACE_PX] = face_patch(turns)
+        return image
+    source = make_video(tmp_path / "in.mp4", width=1280, height=720, frames=45, frame_fn=frame, audio=None)
+    out = tmp_path / "out.mp4"
+    anonymize_video(source, out, OPTIONS, detector=NoFaceDetector(), full_res_detector=UprightFaceDetector())
+    before, after = read_video(source), read_video(out)
+    inner = (slice(302, 298 + FACE_PX), slice(602, 598 + FACE_PX))
+    changed = [np.abs(a[inner].astype(int) - b[inner]).mean() > 10 for a, b in zip(before.frames, after.frames)]
+    assert all(changed), f"visible in frames {[i for i, c in enumerate(changed) if not c]}"

@@ -10,7 +10,7 @@ import pytest
 from app.pipeline.anonymize import anonymize_video
 from app.pipeline.boxes import iou_matrix
 from app.pipeline.schedule import VIDEO_FULL_RES_MAX_BASE_FACE_PX
-from app.pipeline.types import AnonymizeOptions, FaceBoxes, RedactOptions, RedactShape, TrackOptions
+from app.pipeline.types import AnonymizeOptions, DetectOptions, FaceBoxes, RedactOptions, RedactShape, TrackOptions
 from app.pipeline.yunet import decode_yunet
 from tests.media import draw_frame, make_video, read_video
 
@@ -69,7 +69,7 @@ class SideRecorder:
 
 
 def test_full_resolution_passes_go_to_their_own_detector(tmp_path):
-    """On a 1280x720 clip the base detector runs only at 640 px (turned passes included) and
+    """On a 1280x720 clip the base detector runs only at 640 px and
     the full-resolution detector only at 1280 px; a face only the latter finds is hidden in
     every frame (a 20-px face, 10 px at the base scale: padded a whole full-resolution
     interval at both ends of its track). What it reports at 24 px or more at the base scale
@@ -87,7 +87,10 @@ def test_full_resolution_passes_go_to_their_own_detector(tmp_path):
                         audio=None)
     base, full_res = SideRecorder(), SideRecorder(finds=[face_xyxy, too_large])
     out = tmp_path / "out.mp4"
-    options = AnonymizeOptions(track=TrackOptions(box_scale=1.0, pad_s=0.0),
+    # Turned passes off: this fake finds its face however the frame is turned
+    # (tests/pipeline/test_turned_video.py has the turned full-resolution pass).
+    options = AnonymizeOptions(detect=DetectOptions(turn_probe_every_n_frames=0),
+                               track=TrackOptions(box_scale=1.0, pad_s=0.0),
                                redact=RedactOptions(shape=RedactShape.BOX))
     report = anonymize_video(source, out, options, detector=base, full_res_detector=full_res)
     assert set(base.sides) == {640} and set(full_res.sides) == {1280}
