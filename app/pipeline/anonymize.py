@@ -68,12 +68,11 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     meter = ProgressMeter("analysing", info.frame_count_estimate, progress, should_cancel,
                           0.0, ANALYSE_SHARE)
     turned_min_score = VIDEO_TURNED_SCORE_FACTOR * options.detect.min_score
-    # Frames with a full-resolution pass get it turned too: small people lying down.
-    turned_full_res_side_px = plan.full_res_max_side_px if plan.full_res_every_n_frames else None
     pts: list[int] = []
     cut_frames: list[int] = []
     detected_frames = 0
     last_found_by_turn: dict[int, int] = {}
+    last_found_small_by_turn: dict[int, int] = {}
     # Tracks a turned pass found: upright passes see such a face only now and then, so it may
     # have been there since that turn's previous probe (padded back a whole cycle).
     found_turned: set[int] = set()
@@ -82,14 +81,18 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
             cut_frames.append(index)
         if sides:
             # A new scene (the first frame too) gets every turn at once, as it gets every scale.
-            turns = (VIDEO_PROBE_TURNS if (is_cut or index == 0) and plan.turn_probe_every_n_frames
-                     else plan.turns_for_frame(index, last_found_by_turn))
-            faces, turned = detect_video_frame(detector, image, sides, turns,
-                                               plan.base_max_side_px, turned_min_score,
-                                               full_res_detector, turned_full_res_side_px)
+            first = (is_cut or index == 0) and plan.turn_probe_every_n_frames
+            turns = VIDEO_PROBE_TURNS if first else plan.turns_for_frame(index, last_found_by_turn)
+            # Small people lying down: the full-resolution pass turned, on its own frames.
+            small_turns = (() if len(sides) < 2 else VIDEO_PROBE_TURNS if first
+                           else plan.full_res_turns_for_frame(index, last_found_small_by_turn))
+            faces, turned, turned_small = detect_video_frame(
+                detector, image, sides, turns, plan.base_max_side_px, turned_min_score,
+                full_res_detector, small_turns)
             last_found_by_turn.update((k, index) for k, t in zip(turns, turned) if len(t))
+            last_found_small_by_turn.update((k, index) for k, t in zip(small_turns, turned_small) if len(t))
             track_ids = tracker.update(index, faces, is_cut)
-            found_turned.update(tracks_touching(faces, track_ids, FaceBoxes.concatenate(turned)))
+            found_turned.update(tracks_touching(faces, track_ids, FaceBoxes.concatenate(turned + turned_small)))
             detected_frames += 1
             if on_faces is not None and len(faces):
                 on_faces(index, image, faces, track_ids)
@@ -110,17 +113,17 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
 def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tuple[int, ...],
                        turns: tuple[int, ...], turned_side_px: int, turned_min_score: float,
                        full_res_detector: FaceDetector | None = None,
-                       turned_full_res_side_px: int | None = None
-                       ) -> tuple[FaceBoxes, list[FaceBoxes]]:
+                       full_res_turns: tuple[int, ...] = ()
+                       ) -> tuple[FaceBoxes, list[FaceBoxes], list[FaceBoxes]]:
     """Faces on one detection frame: the frame at each of ``sides`` (long side, px; the base
     pass first, by ``detector``, then the full-resolution pass, by ``full_res_detector``, which
     reports only faces under VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale), and turned by
-    each of ``turns`` quarters at ``turned_side_px`` (and, given ``turned_full_res_side_px``,
-    at that size by ``full_res_detector``, again only for faces under
-    VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale). A turned face counts when it scores
+    each of ``turns`` quarters at ``turned_side_px``, and at full resolution (``sides[1]``, by
+    ``full_res_detector``, small faces only) turned by each of ``full_res_turns``. A turned
+    face counts when it scores
     >= turned_min_score and no sure upright face (>= VIDEO_SURE_UPRIGHT_SCORE) overlaps it:
     CenterFace also finds upright faces on turned frames, with looser boxes. Returns all faces
-    merged, and each turn's faces that counted."""
+    merged, and each turn's faces that counted, at the base scale and at full resolution."""
     found = [detector.detect(image_rgb, sides[0])]
     base_scale = sides[0] / max(image_rgb.shape[:2])
 
@@ -130,20 +133,20 @@ def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tup
     for side in sides[1:]:
         found.append(small_only((full_res_detector or detector).detect(image_rgb, side)))
     upright = found[0] if len(found) == 1 else merge_union(FaceBoxes.concatenate(found))
-    if not turns:
-        return upright, []
+    full_res_turns = full_res_turns if len(sides) > 1 else ()
+    if not turns and not full_res_turns:
+        return upright, [], []
     sure = upright.xyxy[upright.score >= VIDEO_SURE_UPRIGHT_SCORE]
-    turned = []
-    for k in turns:
-        faces = detect_turned(detector, image_rgb, k, turned_side_px)
-        if turned_full_res_side_px:
-            faces = FaceBoxes.concatenate([faces, small_only(detect_turned(
-                full_res_detector or detector, image_rgb, k, turned_full_res_side_px))])
+
+    def counted(faces: FaceBoxes) -> FaceBoxes:
         keep = faces.score >= turned_min_score
         if len(sure) and keep.any():
             keep &= ~(iou_matrix(faces.xyxy, sure) > NMS_MAX_IOU).any(axis=1)
-        turned.append(faces[keep])
-    return merge_union(FaceBoxes.concatenate([upright, *turned])), turned
+        return faces[keep]
+    turned = [counted(detect_turned(detector, image_rgb, k, turned_side_px)) for k in turns]
+    turned_small = [counted(small_only(detect_turned(full_res_detector or detector, image_rgb, k, sides[1])))
+                    for k in full_res_turns]
+    return merge_union(FaceBoxes.concatenate([upright, *turned, *turned_small])), turned, turned_small
 
 
 def tracks_touching(faces: FaceBoxes, track_ids: np.ndarray, source: FaceBoxes) -> set[int]:
@@ -210,7 +213,7 @@ def min_pad_frames(raw: RawTrack, plan: VideoDetectionPlan, info: VideoInfo,
     pad = plan.detect_every_n_frames
     if size_px * base_scale < MIN_BASE_FACE_PX and plan.full_res_every_n_frames:
         pad = plan.full_res_every_n_frames
-    return max(pad, plan.turn_cycle_frames) if found_turned else pad
+    return max(pad, plan.turn_cycle_frames, plan.full_res_turn_cycle_frames) if found_turned else pad
 
 
 def small_face_px(plan: VideoDetectionPlan, info: VideoInfo) -> tuple[float, float]:

@@ -174,6 +174,25 @@ class VideoDetectionPlan:
         """Frames between two probes of the same quarter turn (0 = never probed)."""
         return len(VIDEO_PROBE_TURNS) * self.turn_probe_every_n_frames
 
+    @property
+    def full_res_turn_cycle_frames(self) -> int:
+        """Frames between two full-resolution probes of the same quarter turn (0 = never)."""
+        if not (self.turn_probe_every_n_frames and self.full_res_every_n_frames):
+            return 0
+        return len(VIDEO_PROBE_TURNS) * self.full_res_every_n_frames
+
+    def full_res_turns_for_frame(self, frame_index: int,
+                                 last_found_by_turn: Mapping[int, int]) -> tuple[int, ...]:
+        """Quarter turns to run the full-resolution pass on at this full-resolution frame (small
+        people lying down): one turn probed per full-resolution frame, in turn, and every turn
+        that found a small face there (turn -> frame index) less than a cycle ago."""
+        cycle = self.full_res_turn_cycle_frames
+        if not cycle or frame_index % self.full_res_every_n_frames:
+            return ()
+        turns = {k for k, found in last_found_by_turn.items() if frame_index - found < cycle}
+        turns.add(VIDEO_PROBE_TURNS[(frame_index // self.full_res_every_n_frames) % len(VIDEO_PROBE_TURNS)])
+        return tuple(sorted(turns))
+
     def turns_for_frame(self, frame_index: int, last_found_by_turn: Mapping[int, int]) -> tuple[int, ...]:
         """Quarter turns (counter-clockwise) to run the base pass on at this detection frame,
         besides the frame as it is: the turn probed here, and every turn that found a face
@@ -216,7 +235,8 @@ VIDEO_FULL_RES_MAX_BASE_FACE_PX = 24
 # Faces shrunk to 20-px faces drifting on a 720p canvas (bench/video.py youtube --small 20;
 # RESULTS.md, video-youtube-small20) it leaves 0 of 750 face-frames visible; in an ad hoc run
 # without it, 1 (background lost there: 15.0% without, 18.4% with, of the little texture
-# around the shrunk frame; at 32-px faces 0 either way, 2.2% and 3.25%).
+# around the shrunk frame; at 32-px faces 0 either way, 2.2% and 3.25%; measured before the
+# turn-cycle padding was limited to turned faces themselves, which brought 18.4% to 15.8%).
 VIDEO_SMALL_FACE_BASE_PX = (12, 24)
 # People lying down or upside down: CenterFace misses most faces turned a quarter or more. On
 # YouTube Faces turned 90 / 180 / 270 degrees the upright schedule left 45 / 134 / 99 of 750

@@ -231,3 +231,13 @@ def test_small_lying_face_found_by_the_turned_full_resolution_pass(tmp_path, tur
     inner = (slice(302, 298 + FACE_PX), slice(602, 598 + FACE_PX))
     changed = [np.abs(a[inner].astype(int) - b[inner]).mean() > 10 for a, b in zip(before.frames, after.frames)]
     assert all(changed), f"visible in frames {[i for i, c in enumerate(changed) if not c]}"
+
+
+def test_full_resolution_turns_probe_one_turn_per_full_resolution_frame():
+    plan = video_plan(1280, 720, 30)
+    assert plan.full_res_every_n_frames == 15 and plan.full_res_turn_cycle_frames == 45
+    assert [plan.full_res_turns_for_frame(i, {}) for i in (0, 15, 30, 45)] == [(1,), (2,), (3,), (1,)]
+    assert plan.full_res_turns_for_frame(3, {}) == ()  # not a full-resolution frame
+    # Turn 2 found a small face on frame 15: it runs on every full-resolution frame for a cycle.
+    assert [plan.full_res_turns_for_frame(i, {2: 15}) for i in (30, 45, 60, 75)] == [(2, 3), (1, 2), (2,), (3,)]
+    assert video_plan(640, 360, 30).full_res_turns_for_frame(0, {}) == ()  # no full-resolution pass
