@@ -120,9 +120,9 @@ def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tup
     reports only faces under VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale), and turned by
     each of ``turns`` quarters at ``turned_side_px``, and at full resolution (``sides[1]``, by
     ``full_res_detector``, small faces only) turned by each of ``full_res_turns``. A turned
-    face counts when it scores
-    >= turned_min_score and no sure upright face (>= VIDEO_SURE_UPRIGHT_SCORE) overlaps it:
-    CenterFace also finds upright faces on turned frames, with looser boxes. Returns all faces
+    face counts when it scores >= turned_min_score and no sure upright face (>=
+    VIDEO_SURE_UPRIGHT_SCORE) overlaps it: CenterFace also finds upright faces on turned
+    frames, with looser boxes. Returns all faces
     merged, and each turn's faces that counted, at the base scale and at full resolution."""
     found = [detector.detect(image_rgb, sides[0])]
     base_scale = sides[0] / max(image_rgb.shape[:2])

@@ -186,12 +186,9 @@ class VideoDetectionPlan:
         """Quarter turns to run the full-resolution pass on at this full-resolution frame (small
         people lying down): one turn probed per full-resolution frame, in turn, and every turn
         that found a small face there (turn -> frame index) less than a cycle ago."""
-        cycle = self.full_res_turn_cycle_frames
-        if not cycle or frame_index % self.full_res_every_n_frames:
+        if not self.full_res_turn_cycle_frames or frame_index % self.full_res_every_n_frames:
             return ()
-        turns = {k for k, found in last_found_by_turn.items() if frame_index - found < cycle}
-        turns.add(VIDEO_PROBE_TURNS[(frame_index // self.full_res_every_n_frames) % len(VIDEO_PROBE_TURNS)])
-        return tuple(sorted(turns))
+        return _probed_turns(frame_index, self.full_res_every_n_frames, last_found_by_turn)
 
     def turns_for_frame(self, frame_index: int, last_found_by_turn: Mapping[int, int]) -> tuple[int, ...]:
         """Quarter turns (counter-clockwise) to run the base pass on at this detection frame,
@@ -200,11 +197,17 @@ class VideoDetectionPlan:
         every = self.turn_probe_every_n_frames
         if not every:
             return ()
-        turns = {k for k, found in last_found_by_turn.items()
-                 if frame_index - found < self.turn_cycle_frames}
-        if frame_index % every == 0:
-            turns.add(VIDEO_PROBE_TURNS[(frame_index // every) % len(VIDEO_PROBE_TURNS)])
-        return tuple(sorted(turns))
+        return _probed_turns(frame_index, every, last_found_by_turn)
+
+
+def _probed_turns(frame_index: int, every: int, last_found_by_turn: Mapping[int, int]) -> tuple[int, ...]:
+    """The turn probed on this frame (one every ``every`` frames, in turn) and every turn that
+    found a face less than a cycle (all turns probed once) ago."""
+    cycle = len(VIDEO_PROBE_TURNS) * every
+    turns = {k for k, found in last_found_by_turn.items() if frame_index - found < cycle}
+    if frame_index % every == 0:
+        turns.add(VIDEO_PROBE_TURNS[(frame_index // every) % len(VIDEO_PROBE_TURNS)])
+    return tuple(sorted(turns))
 
 
 # Video: measured in bench/video.py (see RESULTS.md). YouTube Faces (25 fps, 320-640 px):
