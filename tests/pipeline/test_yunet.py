@@ -69,11 +69,11 @@ class SideRecorder:
 
 
 def test_full_resolution_passes_go_to_their_own_detector(tmp_path):
-    """On a 1280x720 clip the base detector runs only at 640 px and
-    the full-resolution detector only at 1280 px; a face only the latter finds is hidden in
-    every frame (a 20-px face, 10 px at the base scale: padded a whole full-resolution
-    interval at both ends of its track). What it reports at 24 px or more at the base scale
-    (48 px here) is the base pass's to find, and is dropped."""
+    """On a 1280x720 clip the base detector runs only at 640 px and the full-resolution
+    detector only at 1280 px; a face only the latter finds is hidden in every frame (a 20-px
+    face, 10 px at the base scale: padded a whole full-resolution interval at both ends of its
+    track). What it reports at 24 px or more at the base scale (48 px here) is the base pass's
+    to find, and is dropped."""
     face_xyxy = [600, 300, 620, 320]
     too_large = [100, 100, 100 + 2 * VIDEO_FULL_RES_MAX_BASE_FACE_PX, 140]
 
