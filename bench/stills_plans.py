@@ -43,6 +43,9 @@ def detector_for(name: str):
     if name == "rf":
         from app.pipeline.retinaface import RetinaFace
         return RetinaFace(min_score=RAW_MIN_SCORE)
+    if name == "yn":
+        from app.pipeline.yunet import YuNet
+        return YuNet(min_score=RAW_MIN_SCORE)
     raise ValueError(name)
 
 
@@ -84,7 +87,8 @@ def cached(images, det: str, flip: bool, factor: float, detector=None, cache: Pa
 
 PASSES = [("cf", False, 1), ("cf", False, 2), ("cf", False, 0.5), ("cf", True, 1), ("cf", False, 1.5),
           ("rf", False, 1), ("rf", False, 2), ("rf", False, 0.5), ("rf", True, 1), ("cf", True, 2),
-          ("rf", True, 2)]
+          ("rf", True, 2), ("yn", False, 1), ("yn", False, 2), ("yn", True, 1), ("yn", False, 1.5),
+          ("yn", False, 0.5), ("yn", True, 2)]
 
 
 def cmd_passes(args) -> None:
@@ -105,6 +109,7 @@ def cmd_passes(args) -> None:
 # Veil's own (app.pipeline.detect.vote, app.pipeline.schedule.still_box_scales).
 CF1, CF15, CF2, CFF, CF2F = "cf_plain_x1", "cf_plain_x1.5", "cf_plain_x2", "cf_flip_x1", "cf_flip_x2"
 RF1, RF2, RFH, RFF, RF2F = "rf_plain_x1", "rf_plain_x2", "rf_plain_x0.5", "rf_flip_x1", "rf_flip_x2"
+YN1, YN15, YN2, YNH, YNF = "yn_plain_x1", "yn_plain_x1.5", "yn_plain_x2", "yn_plain_x0.5", "yn_flip_x1"
 ANY = float("inf")
 DEFACE_ROW = "deface 1.5.0 default (its own outputs, from bench/stills.py render)"
 DEFAULT_PLAN = ("CF 1x + 1.5x (<100 px) + mirrored + 2x (<64 px), RF 0.5x + mirrored (<100 px), vote "
@@ -113,8 +118,11 @@ DEFAULT_PASSES = [(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100), (
 FIVE_PASSES = DEFAULT_PASSES[:5]  # the default until the 2x pass was added
 
 
-def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2)):
-    return passes, cf_alone, rf_alone, agree, box_scale
+def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2), yn_alone=0.7,
+         yn_floor=0.0):
+    """yn_floor: YuNet's detections under it are dropped before the vote (neither kept alone
+    nor a second opinion), its scores running differently from CenterFace's."""
+    return passes, cf_alone, rf_alone, agree, box_scale, yn_alone, yn_floor
 
 
 PLANS = {
@@ -140,6 +148,18 @@ PLANS = {
         plan(DEFAULT_PASSES, cf_alone=0.3, agree=0.15),
     "Veil's default passes with --min-score 0.4 --box-scale 1.0":
         plan(DEFAULT_PASSES, cf_alone=0.4, agree=0.2, box_scale=("photo", 1.0)),
+    "Veil's default + YN 1x":
+        plan(DEFAULT_PASSES + [(YN1, ANY)]),
+    "Veil's default + YN 1x + 2x (<64 px)":
+        plan(DEFAULT_PASSES + [(YN1, ANY), (YN2, 64)]),
+    "Veil's default + YN 1x + 2x (<64 px) + mirrored":
+        plan(DEFAULT_PASSES + [(YN1, ANY), (YN2, 64), (YNF, ANY)]),
+    "Veil's default + YN 1x + 2x (<64 px), YN counted from 0.5":
+        plan(DEFAULT_PASSES + [(YN1, ANY), (YN2, 64)], yn_floor=0.5),
+    "Veil's default + YN 1x + 2x (<64 px) + mirrored, YN counted from 0.5":
+        plan(DEFAULT_PASSES + [(YN1, ANY), (YN2, 64), (YNF, ANY)], yn_floor=0.5),
+    "YN 1x alone, score 0.5":
+        plan([(YN1, ANY)], yn_alone=0.5, agree=1.0),
     "CF 1x alone, score 0.2":
         plan([(CF1, ANY)], agree=1.0),
     "RF 0.5x alone, score 0.7":
@@ -157,13 +177,13 @@ def plan_faces(dets: dict, rel: str, spec, merge=None):
     from app.pipeline.detect import vote
     from app.pipeline.types import FaceBoxes
 
-    passes, cf_alone, rf_alone, agree, _ = spec
+    passes, cf_alone, rf_alone, agree, _, yn_alone, yn_floor = spec
     found, alone = [], []
     for key, max_px in passes:
         xyxy, score = dets[key][rel]
-        keep = long_side_px(xyxy) < max_px
+        keep = (long_side_px(xyxy) < max_px) & (score >= (yn_floor if key.startswith("yn") else 0.0))
         found.append(FaceBoxes(xyxy[keep], score[keep], np.full((int(keep.sum()), 5, 2), np.nan, np.float32)))
-        alone.append(cf_alone if key.startswith("cf") else rf_alone)
+        alone.append({"cf": cf_alone, "rf": rf_alone, "yn": yn_alone}[key[:2]])
     return vote(found, alone, agree, 0.3, merge)
 
 
@@ -246,9 +266,11 @@ def cmd_judge(args) -> None:
             "combined by Veil's own vote and margins, rendered with Veil's mosaic and judged like "
             "`stills.py render` (visible: fine-detail correlation >= 0.5 in the inner 80% of the face; "
             "over-redaction: textured 16x16 blocks outside every face grown 1.6x that lost their detail). "
-            "CF = CenterFace, RF = RetinaFace; '<N px': the pass may only report faces under N px. "
-            "Vote: a face is kept when CF scores it >= 0.2, RF >= 0.7, or two passes agree on it "
-            "(IoU >= 0.3) at >= 0.1. Box: 1.2x for faces >= 64 px, up to 1.8x for faces <= 32 px, "
+            "CF = CenterFace, RF = RetinaFace, YN = YuNet (video's full-resolution detector); '<N px': "
+            "the pass may only report faces under N px. "
+            "Vote: a face is kept when CF scores it >= 0.2, RF >= 0.7, YN >= 0.7, or two passes agree on it "
+            "(IoU >= 0.3) at >= 0.1 ('YN counted from 0.5': YuNet's detections under 0.5 are dropped "
+            "first). Box: 1.2x for faces >= 64 px, up to 1.8x for faces <= 32 px, "
             "unless the plan says otherwise. Detector ms: sum of the passes' cached run times, "
             "measured once each while other work ran: a rough guide only.\n\n" + md_table(header, rows)))
 
@@ -265,7 +287,7 @@ def cmd_recall(args) -> None:
     dets = load_cached_passes(cache)
     rows, seen = [], set()
     for name, spec in PLANS.items():
-        detection = (tuple(spec[0]),) + tuple(spec[1:4])  # margins do not change detections
+        detection = (tuple(spec[0]),) + tuple(spec[1:4]) + tuple(spec[5:])  # margins do not change detections
         if (not all(k in dets for k, _ in spec[0]) or (args.match and args.match not in name)
                 or detection in seen):
             continue
@@ -327,8 +349,27 @@ def cmd_background(args) -> None:
     labelled = {image.rel_path: image.all_xyxy for image in images}
     counts = {"touching": 0, "away": 0}
 
+    # Every cached pass, each detection >= RAW_MIN_SCORE kept: what the detectors find at all.
+    # Enlarged passes keep their plan's size limit (they invent large faces).
+    limits = {"x1.5": 100, "x2": 64}
+    every = plan([(k, 100 if k.startswith("rf_flip") else limits.get(k.rsplit("_", 1)[1], ANY))
+                  for k in sorted(dets)], RAW_MIN_SCORE, RAW_MIN_SCORE, RAW_MIN_SCORE, yn_alone=RAW_MIN_SCORE)
+
+    def matches_a_face(xyxy, faces_xyxy):
+        from app.pipeline.boxes import iou_matrix
+        if not len(xyxy) or not len(faces_xyxy):
+            return np.zeros(len(xyxy), bool)
+        return (iou_matrix(xyxy, faces_xyxy) >= 0.3).any(axis=1)
+
     def produce(part):
         def render(rel, src):
+            if part.startswith("every"):
+                kept = plan_faces(dets, rel, every, merge=lambda faces: faces)
+                test = touches_a_face if part == "every touching" else matches_a_face
+                chosen = kept[test(kept.xyxy, labelled[rel])]
+                xyxy = merge_union(chosen).xyxy
+                hide = scale_boxes(xyxy, still_box_scales(long_side_px(xyxy), spec[4][1]))
+                return redact_frame(src, list(hide), RedactOptions())
             kept = plan_faces(dets, rel, spec, merge=lambda faces: faces)  # before merging
             near = touches_a_face(kept.xyxy, labelled[rel])
             if part == "all":
@@ -342,7 +383,11 @@ def cmd_background(args) -> None:
 
     names = {"all": "every kept detection (Veil's default passes, upright)",
              "touching": "only detections touching a labelled face (a perfect filter of the rest)",
-             "away": "only detections touching no labelled face"}
+             "away": "only detections touching no labelled face",
+             "every touching": f"every cached pass ({len(dets)}: CF, RF, YN) at >= {RAW_MIN_SCORE}, only "
+                               "detections touching a labelled face",
+             "every matching": f"every cached pass ({len(dets)}: CF, RF, YN) at >= {RAW_MIN_SCORE}, only "
+                               "detections overlapping a labelled face at IoU >= 0.3"}
     stats = judge(images, {names[p]: produce(p) for p in names})
     rows = [[name] + visibility_cells(st) for name, st in stats.items()]
     for row in rows:
@@ -363,7 +408,10 @@ def cmd_background(args) -> None:
             f"{per_photo['away']} touching none (an earlier hand check of 48 of these, by eye, not "
             "scripted, found about a third to be faces WIDER does not label). "
             "A filter that knew the labels is an upper bound for any false-positive filter, not "
-            "something Veil can do.\n\n" + md_table(header, rows)))
+            "something Veil can do. The last two rows ask what the detectors find at all: every "
+            "cached pass (the enlarged ones limited as in the plans), every detection at >= "
+            f"{RAW_MIN_SCORE}, filtered by the labels; 'touching' lets in large boxes that happen to "
+            "cover a face, IoU >= 0.3 keeps only boxes of about the face's size.\n\n" + md_table(header, rows)))
 
 
 # ---------------------------------------------------------------- photos turned a quarter or half
@@ -475,7 +523,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("passes")
-    p.add_argument("--only", nargs="*", help="detectors (cf, rf)")
+    p.add_argument("--only", nargs="*", help="detectors (cf, rf, yn)")
     p.add_argument("--keys", nargs="*", help="passes by name, e.g. cf_plain_x1 rf_flip_x1")
     p.add_argument("--subsample", type=int, default=SUBSAMPLE, help="every n-th photo")
     p = sub.add_parser("judge")
