@@ -21,8 +21,9 @@ from app.pipeline.boxes import clip_boxes, iou_matrix, long_side_px, scale_boxes
 from app.pipeline.decide import Policy
 from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_stream,
                                  open_container, probe_video, to_display_rgb)
-from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, detect_turned,
-                                 merge_union, mirror_faces, turn_faces_back, turn_image, vote)
+from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, absorb_contained,
+                                 detect_turned, merge_union, mirror_faces, turn_faces_back,
+                                 turn_image, vote)
 from app.pipeline.schedule import (RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU, STILL_BOX_SCALE,
                                    STILL_MIN_SCORE, STILL_TURN_PROBE, STILL_TURN_SCORE_FLOOR,
                                    STILL_TURNED_SCORE_FACTOR, VIDEO_PROBE_TURNS,
@@ -132,7 +133,9 @@ def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tup
 
     for side in sides[1:]:
         found.append(small_only((full_res_detector or detector).detect(image_rgb, side)))
-    upright = found[0] if len(found) == 1 else merge_union(FaceBoxes.concatenate(found))
+    # A small face's base-pass box can be twice its full-resolution box: one face, not two.
+    upright = found[0] if len(found) == 1 else merge_union(
+        absorb_contained(found[0], FaceBoxes.concatenate(found[1:])))
     full_res_turns = full_res_turns if len(sides) > 1 else ()
     if not turns and not full_res_turns:
         return upright, [], []

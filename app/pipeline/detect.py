@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from app.pipeline import models
-from app.pipeline.boxes import (clip_boxes, iou_matrix, nms, rotate_boxes_to_original,
+from app.pipeline.boxes import (box_area, clip_boxes, iou_matrix, nms, rotate_boxes_to_original,
                                 rotate_points_to_original)
 from app.pipeline.types import FaceBoxes
 
@@ -158,6 +158,29 @@ def merge_union(faces: FaceBoxes, min_iou: float = NMS_MAX_IOU) -> FaceBoxes:
         xyxy[row, :2] = group[:, :2].min(axis=0)
         xyxy[row, 2:] = group[:, 2:].max(axis=0)
     return FaceBoxes(xyxy, faces.score[keep], faces.landmarks[keep])
+
+
+def absorb_contained(outer: FaceBoxes, inner: FaceBoxes, min_inside: float = 0.7) -> FaceBoxes:
+    """``outer`` and ``inner`` faces as one set, where an inner box lying at least
+    ``min_inside`` of its area inside an outer box is the same face seen by another pass: it
+    goes into the outer box it overlaps most (which grows to hold it, and keeps the better
+    score). A small face's box from a coarse pass can be twice the size of the box a finer
+    pass gives it: their IoU is under NMS's 0.3, and without this they would be two faces (two
+    tracks, each padded and held, for one face)."""
+    if not len(outer) or not len(inner):
+        return FaceBoxes.concatenate([outer, inner])
+    top_left = np.maximum(inner.xyxy[:, None, :2], outer.xyxy[None, :, :2])
+    bottom_right = np.minimum(inner.xyxy[:, None, 2:], outer.xyxy[None, :, 2:])
+    overlap = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
+    inside = overlap / np.maximum(box_area(inner.xyxy)[:, None], 1e-6)
+    into = np.where(inside.max(axis=1) >= min_inside, overlap.argmax(axis=1), -1)
+    xyxy, score = outer.xyxy.copy(), outer.score.copy()
+    for i, o in enumerate(into):
+        if o >= 0:
+            xyxy[o, :2] = np.minimum(xyxy[o, :2], inner.xyxy[i, :2])
+            xyxy[o, 2:] = np.maximum(xyxy[o, 2:], inner.xyxy[i, 2:])
+            score[o] = max(score[o], inner.score[i])
+    return FaceBoxes.concatenate([FaceBoxes(xyxy, score, outer.landmarks), inner[into < 0]])
 
 
 def merge_nms(faces: FaceBoxes, min_iou: float = NMS_MAX_IOU) -> FaceBoxes:

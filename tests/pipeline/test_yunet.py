@@ -9,6 +9,7 @@ import pytest
 
 from app.pipeline.anonymize import anonymize_video
 from app.pipeline.boxes import iou_matrix
+from app.pipeline.detect import absorb_contained
 from app.pipeline.schedule import VIDEO_FULL_RES_MAX_BASE_FACE_PX
 from app.pipeline.types import AnonymizeOptions, DetectOptions, FaceBoxes, RedactOptions, RedactShape, TrackOptions
 from app.pipeline.yunet import decode_yunet
@@ -56,15 +57,15 @@ class SideRecorder:
     """A fake detector that records the long side it was asked for and finds the boxes given
     (in frame pixels) when ``finds`` is set."""
 
-    def __init__(self, finds=None) -> None:
+    def __init__(self, finds=None, score: float = 0.9) -> None:
         self.sides: list[int] = []
         self.finds = np.asarray(finds if finds is not None else [], np.float32).reshape(-1, 4)
+        self.score = score
 
     def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
         self.sides.append(max_side_px)
         n = len(self.finds)
-        scale = max_side_px / max(image_rgb.shape[:2])
-        return FaceBoxes(self.finds * scale, np.full(n, 0.9, np.float32),
+        return FaceBoxes(self.finds.copy(), np.full(n, self.score, np.float32),
                          np.full((n, 5, 2), np.nan, np.float32))
 
 
@@ -100,3 +101,44 @@ def test_full_resolution_passes_go_to_their_own_detector(tmp_path):
     inner = (slice(302, 318), slice(602, 618))
     changed = [np.abs(a[inner].astype(int) - b[inner]).mean() > 10 for a, b in zip(before.frames, after.frames)]
     assert all(changed), f"visible in frames {[i for i, c in enumerate(changed) if not c]}"
+
+
+def test_small_face_seen_by_both_passes_is_one_face_with_one_track(tmp_path):
+    """CenterFace's box of a 20-px face at the base scale (10 px) can be twice the face, where
+    the full-resolution pass boxes it tightly: IoU 0.25, under NMS's 0.3. They are one face:
+    one track (one face in the review list, one hidden area), with the full-resolution pass's
+    better score, and hidden in every frame."""
+    tight, loose = [600, 300, 620, 320], [590, 290, 630, 330]
+
+    def frame(i):
+        image = draw_frame(1280, 720, i, [])
+        image[300:320, 600:620] = np.random.default_rng(i).integers(0, 255, (20, 20, 3))
+        return image
+
+    source = make_video(tmp_path / "in.mp4", width=1280, height=720, frames=36, frame_fn=frame,
+                        audio=None)
+    base, full_res = SideRecorder(finds=[loose], score=0.4), SideRecorder(finds=[tight])
+    options = AnonymizeOptions(detect=DetectOptions(turn_probe_every_n_frames=0),
+                               track=TrackOptions(box_scale=1.0, pad_s=0.0),
+                               redact=RedactOptions(shape=RedactShape.BOX))
+    out = tmp_path / "out.mp4"
+    report = anonymize_video(source, out, options, detector=base, full_res_detector=full_res)
+    assert len(report["tracks"]) == 1
+    scores = [row[5] for row in report["tracks"][0]["boxes"] if row[5] is not None]
+    assert max(scores) == pytest.approx(0.9) and min(scores) == pytest.approx(0.4)
+    before, after = read_video(source), read_video(out)
+    inner = (slice(302, 318), slice(602, 618))
+    changed = [np.abs(a[inner].astype(int) - b[inner]).mean() > 10 for a, b in zip(before.frames, after.frames)]
+    assert all(changed), f"visible in frames {[i for i, c in enumerate(changed) if not c]}"
+
+
+def test_absorb_contained_merges_only_boxes_lying_inside():
+    """A box lying >= 70% inside another goes into the one it overlaps most, which grows to
+    hold it and keeps the better score; a box half outside stays a face of its own."""
+    outer = FaceBoxes(np.array([[0, 0, 40, 40], [100, 0, 140, 40]], np.float32),
+                      np.array([0.4, 0.5], np.float32), np.full((2, 5, 2), np.nan, np.float32))
+    inner = FaceBoxes(np.array([[10, 10, 30, 30], [30, 10, 50, 30], [120, 25, 140, 45]], np.float32),
+                      np.array([0.9, 0.8, 0.7], np.float32), np.full((3, 5, 2), np.nan, np.float32))
+    merged = absorb_contained(outer, inner)
+    assert merged.xyxy.tolist() == [[0, 0, 40, 40], [100, 0, 140, 45], [30, 10, 50, 30]]
+    assert merged.score.tolist() == pytest.approx([0.9, 0.7, 0.8])
