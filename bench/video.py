@@ -227,7 +227,8 @@ def cmd_youtube(args) -> None:
             slug = "".join(ch if ch.isalnum() else "_" for ch in tool)
             dst = VIDEO_OUT / f"{slug}{turned}" / f"{name}.mp4"
             dst.parent.mkdir(parents=True, exist_ok=True)
-            produce(clip, dst)
+            if not (args.reuse and not tool.startswith("Veil") and dst.exists()):
+                produce(clip, dst)
             results[tool][name] = judge_clip(src_gray, dst, boxes)
             print(tool, name, results[tool][name], flush=True)
     header = ["output"] + [f"{n} visible / longest run" for n in seqs] + [
@@ -598,6 +599,9 @@ def main() -> None:
                         "between the quarter turns: heads tilted, people leaning or half lying")
     p.add_argument("--small", type=int, default=0, metavar="PX",
                    help="shrink every frame so the median face is PX px, on a 1280x720 canvas")
+    p.add_argument("--reuse", action="store_true",
+                   help="judge deface's and the check's outputs of an earlier run again instead of "
+                        "rerunning them (they do not change with Veil's code)")
     sub.add_parser("turn-cost")
     sub.add_parser("full-res")
     p = sub.add_parser("speed")

@@ -206,17 +206,21 @@ MIN_BASE_FACE_PX = VIDEO_FULL_RES_MAX_BASE_FACE_PX
 
 
 def min_pad_frames(raw: RawTrack, plan: VideoDetectionPlan, info: VideoInfo,
-                   found_turned: bool = False) -> int:
-    """Frames a face may have been present before its first (after its last) detection: the
-    interval between the passes able to see a face of that size, or, for a face a turned pass
-    found, between two probes of that turn."""
+                   found_turned: bool = False) -> tuple[int, int]:
+    """Frames a face may have been present before its first and after its last detection: the
+    interval between the passes able to see a face of that size; before a face a turned pass
+    found, the interval between two probes of that turn. After it, that turn runs on every
+    frame of its pass for a whole cycle (schedule.turns_for_frame): it would see the face
+    again within the pass's interval, as the upright passes would."""
     xyxy = np.stack(raw.xyxy)
     size_px = float(np.median(np.max(xyxy[:, 2:] - xyxy[:, :2], axis=1)))
     base_scale = plan.base_max_side_px / max(info.width, info.height)
     pad = plan.detect_every_n_frames
     if size_px * base_scale < MIN_BASE_FACE_PX and plan.full_res_every_n_frames:
         pad = plan.full_res_every_n_frames
-    return max(pad, plan.turn_cycle_frames, plan.full_res_turn_cycle_frames) if found_turned else pad
+    if found_turned:
+        return max(pad, plan.turn_cycle_frames, plan.full_res_turn_cycle_frames), pad
+    return pad, pad
 
 
 def small_face_px(plan: VideoDetectionPlan, info: VideoInfo) -> tuple[float, float]:

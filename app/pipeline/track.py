@@ -131,12 +131,13 @@ def scene_bounds(frame_index: int, cut_frames: list[int], frame_count: int) -> t
 
 def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: float,
                    options: TrackOptions, resolution_wh: tuple[int, int],
-                   min_pad_frames: int = 0,
+                   min_pad_frames: int | tuple[int, int] = 0,
                    small_face_px: tuple[float, float] | None = None) -> Track:
     """Fill, pad and grow one raw track into a Track covering every frame it spans.
 
-    Padding is ``options.pad_s`` but at least ``min_pad_frames``: when the detector only
-    looks every n frames, a face may have been there up to n - 1 frames before it was seen.
+    Padding is ``options.pad_s`` but at least ``min_pad_frames`` (before and after the track,
+    or one number for both): when the detector only looks every n frames, a face may have been
+    there up to n - 1 frames before it was seen.
     """
     det_frames = np.asarray(raw.frame_index, np.int64)
     det_xyxy = np.stack(raw.xyxy).astype(np.float32)
@@ -150,16 +151,18 @@ def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: 
         extra += SMALL_FACE_EXTRA_SCALE * np.clip((large - size_px) / (large - small), 0.0, 1.0)
     det_xyxy = scale_boxes(det_xyxy, (options.box_scale + extra) / options.box_scale)
     scene_start, scene_end = scene_bounds(int(det_frames[0]), cut_frames, frame_count)
-    pad = max(int(round(options.pad_s * fps)), min_pad_frames)
-    first = max(int(det_frames[0]) - pad, scene_start)
-    last = min(int(det_frames[-1]) + pad, scene_end)
+    before, after = (min_pad_frames, min_pad_frames) if isinstance(min_pad_frames, int) else min_pad_frames
+    pad_before = max(int(round(options.pad_s * fps)), before)
+    pad_after = max(int(round(options.pad_s * fps)), after)
+    first = max(int(det_frames[0]) - pad_before, scene_start)
+    last = min(int(det_frames[-1]) + pad_after, scene_end)
     frames = np.arange(first, last + 1, dtype=np.int64)
     # Interpolate each coordinate between detections. Over the padding the face was not seen:
     # hold the union of the boxes detected within one pad of the track's end, not the end box
     # alone (a first detection, often the weakest, can be off by a third of the face).
     xyxy = np.stack([np.interp(frames, det_frames, det_xyxy[:, c]) for c in range(4)], axis=1)
-    for outside, near in ((frames < det_frames[0], det_frames <= det_frames[0] + pad),
-                          (frames > det_frames[-1], det_frames >= det_frames[-1] - pad)):
+    for outside, near in ((frames < det_frames[0], det_frames <= det_frames[0] + pad_before),
+                          (frames > det_frames[-1], det_frames >= det_frames[-1] - pad_after)):
         if outside.any():
             xyxy[outside] = np.concatenate([det_xyxy[near, :2].min(axis=0), det_xyxy[near, 2:].max(axis=0)])
     # Between two detections the face may not move linearly: widen filled boxes by a quarter
@@ -181,7 +184,7 @@ def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: 
 
 def finalize_tracks(raw_tracks: list[RawTrack], frame_count: int, cut_frames: list[int],
                     fps: float, options: TrackOptions, resolution_wh: tuple[int, int],
-                    min_pad_frames: Callable[[RawTrack], int] = lambda raw: 0,
+                    min_pad_frames: Callable[[RawTrack], int | tuple[int, int]] = lambda raw: 0,
                     small_face_px: tuple[float, float] | None = None) -> list[Track]:
     return [finalize_track(r, frame_count, cut_frames, fps, options, resolution_wh,
                            min_pad_frames(r), small_face_px)

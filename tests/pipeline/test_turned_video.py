@@ -110,6 +110,27 @@ def test_face_appearing_between_probes_hidden_from_its_first_frame(tmp_path):
     assert track["first_frame"] <= 20
 
 
+def test_lying_face_that_leaves_is_unhidden_after_one_detection_interval(tmp_path):
+    """Before a face a turned pass found, its track is padded a whole probe cycle (it may have
+    been there since that turn's last probe); after it, only a detection interval: that turn
+    keeps running on every detection frame, and would have seen the face had it stayed. The
+    wall behind a face that left shows again within 3 frames, not 45."""
+    wall = np.repeat(np.random.default_rng(3).integers(0, 255, (FACE_PX, FACE_PX, 1), np.uint8), 3, axis=2)
+
+    def frame(i):
+        image = draw_frame(160, 120, i, [])
+        image[40:40 + FACE_PX, 60:60 + FACE_PX] = face_patch(1) if i < 30 else wall
+        return image
+    source = make_video(tmp_path / "in.mp4", frames=90, frame_fn=frame)
+    out = tmp_path / "out.mp4"
+    report = anonymize_video(source, out, OPTIONS, detector=UprightFaceDetector())
+    hidden = hidden_frames(source, out)
+    assert all(hidden[:30]), [i for i, h in enumerate(hidden) if not h]
+    assert not any(hidden[33:]), [i for i, h in enumerate(hidden) if h]
+    (track,) = report["tracks"]
+    assert track["last_frame"] == 27 + 3
+
+
 def test_turn_probes_cycle_and_found_turns_stay_on():
     plan = video_plan(1280, 720, 30)
     assert (plan.detect_every_n_frames, plan.turn_probe_every_n_frames) == (3, 15)
