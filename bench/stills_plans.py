@@ -320,13 +320,11 @@ def cmd_recall(args) -> None:
 # ---------------------------------------------------------------- where the lost background comes from
 def touches_a_face(xyxy: np.ndarray, faces_xyxy: np.ndarray) -> np.ndarray:
     """(N,) bool: the box covers >= 10% of a labelled face's box, or lies >= half inside one."""
-    from app.pipeline.boxes import box_area
+    from app.pipeline.boxes import box_area, intersection_matrix
 
     if not len(xyxy) or not len(faces_xyxy):
         return np.zeros(len(xyxy), bool)
-    top_left = np.maximum(xyxy[:, None, :2], faces_xyxy[None, :, :2])
-    bottom_right = np.minimum(xyxy[:, None, 2:], faces_xyxy[None, :, 2:])
-    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
+    inter = intersection_matrix(xyxy, faces_xyxy)
     of_face = inter / np.maximum(box_area(faces_xyxy)[None, :], 1e-6)
     of_box = inter / np.maximum(box_area(xyxy)[:, None], 1e-6)
     return (of_face >= 0.1).any(axis=1) | (of_box >= 0.5).any(axis=1)

@@ -17,14 +17,19 @@ def box_area(xyxy: np.ndarray) -> np.ndarray:
     return wh[:, 0] * wh[:, 1]
 
 
+def intersection_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
+    """(N, 4), (M, 4) -> (N, M) area of each pair's overlap."""
+    top_left = np.maximum(a_xyxy[:, None, :2], b_xyxy[None, :, :2])
+    bottom_right = np.minimum(a_xyxy[:, None, 2:], b_xyxy[None, :, 2:])
+    wh = np.clip(bottom_right - top_left, 0, None)
+    return wh[..., 0] * wh[..., 1]
+
+
 def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
     """(N, 4), (M, 4) -> (N, M) intersection over union."""
     if len(a_xyxy) == 0 or len(b_xyxy) == 0:
         return np.zeros((len(a_xyxy), len(b_xyxy)), np.float32)
-    top_left = np.maximum(a_xyxy[:, None, :2], b_xyxy[None, :, :2])
-    bottom_right = np.minimum(a_xyxy[:, None, 2:], b_xyxy[None, :, 2:])
-    wh = np.clip(bottom_right - top_left, 0, None)
-    inter = wh[..., 0] * wh[..., 1]
+    inter = intersection_matrix(a_xyxy, b_xyxy)
     union = box_area(a_xyxy)[:, None] + box_area(b_xyxy)[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
 

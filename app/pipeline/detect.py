@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from app.pipeline import models
-from app.pipeline.boxes import (box_area, clip_boxes, iou_matrix, nms, rotate_boxes_to_original,
-                                rotate_points_to_original)
+from app.pipeline.boxes import (box_area, clip_boxes, intersection_matrix, iou_matrix, nms,
+                                rotate_boxes_to_original, rotate_points_to_original)
 from app.pipeline.types import FaceBoxes
 
 log = logging.getLogger(__name__)
@@ -169,9 +169,7 @@ def absorb_contained(outer: FaceBoxes, inner: FaceBoxes, min_inside: float = 0.7
     tracks, each padded and held, for one face)."""
     if not len(outer) or not len(inner):
         return FaceBoxes.concatenate([outer, inner])
-    top_left = np.maximum(inner.xyxy[:, None, :2], outer.xyxy[None, :, :2])
-    bottom_right = np.minimum(inner.xyxy[:, None, 2:], outer.xyxy[None, :, 2:])
-    overlap = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
+    overlap = intersection_matrix(inner.xyxy, outer.xyxy)
     inside = overlap / np.maximum(box_area(inner.xyxy)[:, None], 1e-6)
     into = np.where(inside.max(axis=1) >= min_inside, overlap.argmax(axis=1), -1)
     xyxy, score = outer.xyxy.copy(), outer.score.copy()

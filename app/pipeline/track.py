@@ -131,13 +131,13 @@ def scene_bounds(frame_index: int, cut_frames: list[int], frame_count: int) -> t
 
 def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: float,
                    options: TrackOptions, resolution_wh: tuple[int, int],
-                   min_pad_frames: int | tuple[int, int] = 0,
+                   min_pad_frames: tuple[int, int] = (0, 0),
                    small_face_px: tuple[float, float] | None = None) -> Track:
     """Fill, pad and grow one raw track into a Track covering every frame it spans.
 
-    Padding is ``options.pad_s`` but at least ``min_pad_frames`` (before and after the track,
-    or one number for both): when the detector only looks every n frames, a face may have been
-    there up to n - 1 frames before it was seen.
+    Padding is ``options.pad_s`` but at least ``min_pad_frames`` (before the track, after it):
+    when the detector only looks every n frames, a face may have been there up to n - 1 frames
+    before it was seen.
     """
     det_frames = np.asarray(raw.frame_index, np.int64)
     det_xyxy = np.stack(raw.xyxy).astype(np.float32)
@@ -151,9 +151,8 @@ def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: 
         extra += SMALL_FACE_EXTRA_SCALE * np.clip((large - size_px) / (large - small), 0.0, 1.0)
     det_xyxy = scale_boxes(det_xyxy, (options.box_scale + extra) / options.box_scale)
     scene_start, scene_end = scene_bounds(int(det_frames[0]), cut_frames, frame_count)
-    before, after = (min_pad_frames, min_pad_frames) if isinstance(min_pad_frames, int) else min_pad_frames
-    pad_before = max(int(round(options.pad_s * fps)), before)
-    pad_after = max(int(round(options.pad_s * fps)), after)
+    pad_s_frames = int(round(options.pad_s * fps))
+    pad_before, pad_after = (max(pad_s_frames, pad) for pad in min_pad_frames)
     first = max(int(det_frames[0]) - pad_before, scene_start)
     last = min(int(det_frames[-1]) + pad_after, scene_end)
     frames = np.arange(first, last + 1, dtype=np.int64)
@@ -184,7 +183,7 @@ def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: 
 
 def finalize_tracks(raw_tracks: list[RawTrack], frame_count: int, cut_frames: list[int],
                     fps: float, options: TrackOptions, resolution_wh: tuple[int, int],
-                    min_pad_frames: Callable[[RawTrack], int | tuple[int, int]] = lambda raw: 0,
+                    min_pad_frames: Callable[[RawTrack], tuple[int, int]] = lambda raw: (0, 0),
                     small_face_px: tuple[float, float] | None = None) -> list[Track]:
     return [finalize_track(r, frame_count, cut_frames, fps, options, resolution_wh,
                            min_pad_frames(r), small_face_px)
