@@ -85,7 +85,7 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
             first = (is_cut or index == 0) and plan.turn_probe_every_n_frames
             turns = VIDEO_PROBE_TURNS if first else plan.turns_for_frame(index, last_found_by_turn)
             # Small people lying down: the full-resolution pass turned, on its own frames.
-            small_turns = (() if len(sides) < 2 else VIDEO_PROBE_TURNS if first
+            small_turns = (VIDEO_PROBE_TURNS if first
                            else plan.full_res_turns_for_frame(index, last_found_small_by_turn))
             faces, turned, turned_small = detect_video_frame(
                 detector, image, sides, turns, plan.base_max_side_px, turned_min_score,
@@ -120,11 +120,12 @@ def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tup
     pass first, by ``detector``, then the full-resolution pass, by ``full_res_detector``, which
     reports only faces under VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale), and turned by
     each of ``turns`` quarters at ``turned_side_px``, and at full resolution (``sides[1]``, by
-    ``full_res_detector``, small faces only) turned by each of ``full_res_turns``. A turned
-    face counts when it scores >= turned_min_score and no sure upright face (>=
-    VIDEO_SURE_UPRIGHT_SCORE) overlaps it: CenterFace also finds upright faces on turned
-    frames, with looser boxes. Returns all faces
-    merged, and each turn's faces that counted, at the base scale and at full resolution."""
+    ``full_res_detector``, small faces only) turned by each of ``full_res_turns`` (none on a
+    frame without a full-resolution pass). A full-resolution face lying inside a base-pass box
+    is that face (absorb_contained). A turned face counts when it scores >= turned_min_score
+    and no sure upright face (>= VIDEO_SURE_UPRIGHT_SCORE) overlaps it: CenterFace also finds
+    upright faces on turned frames, with looser boxes. Returns all faces merged, and each
+    turn's faces that counted, at the base scale and at full resolution."""
     found = [detector.detect(image_rgb, sides[0])]
     base_scale = sides[0] / max(image_rgb.shape[:2])
 
@@ -133,7 +134,6 @@ def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tup
 
     for side in sides[1:]:
         found.append(small_only((full_res_detector or detector).detect(image_rgb, side)))
-    # A small face's base-pass box can be twice its full-resolution box: one face, not two.
     upright = found[0] if len(found) == 1 else merge_union(
         absorb_contained(found[0], FaceBoxes.concatenate(found[1:])))
     full_res_turns = full_res_turns if len(sides) > 1 else ()
