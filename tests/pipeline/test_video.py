@@ -7,9 +7,9 @@ import av
 import numpy as np
 import pytest
 
-from app.pipeline.anonymize import anonymize_video
+from app.pipeline.anonymize import analyse_and_decide, anonymize_video, render_video
 from app.pipeline.encode import temporary_path
-from app.pipeline.errors import Cancelled, InputError
+from app.pipeline.errors import Cancelled, InputError, ProcessingError
 from app.pipeline.types import (AnonymizeOptions, DetectOptions, RedactOptions, RedactShape,
                                 TrackOptions)
 from tests.media import Square, make_video, read_video
@@ -183,6 +183,19 @@ def test_failure_midway_leaves_no_output(tmp_path, scripted_detector):
 
     with pytest.raises(RuntimeError):
         anonymize_video(source, out, detector=scripted_detector(boxes_for_call=boom))
+    assert not out.exists() and not temporary_path(out).exists()
+
+
+@pytest.mark.parametrize("frames", [8, 14])
+def test_video_changed_after_review_is_not_rendered(tmp_path, scripted_detector, frames):
+    """The review step renders later: if the file now decodes to other frames (fewer, or more
+    and differently timed), no frame is written with boxes meant for another."""
+    source = make_video(tmp_path / "in.mp4", frames=10, squares=[SQUARE])
+    analysis, decisions = analyse_and_decide(source, BOX_ONLY, detector=square_detector(scripted_detector))
+    make_video(source, frames=frames, rate=Fraction(25), squares=[SQUARE])
+    out = tmp_path / "out.mp4"
+    with pytest.raises(ProcessingError, match="nothing was written"):
+        render_video(source, out, analysis, decisions, BOX_ONLY)
     assert not out.exists() and not temporary_path(out).exists()
 
 
