@@ -24,15 +24,21 @@ from app.pipeline.boxes import iou_matrix  # noqa: E402 (numpy only: fine in def
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
+# The footage: ../shared/eval unless these say otherwise. To rerun the tables on other footage
+# (a folder of WIDER-format photos, YouTube Faces sequences, a 720p clip), point VEIL_WIDER_DIR,
+# VEIL_YTF_DIR and VEIL_CLIP_720P at it, and VEIL_BENCH_OUT and VEIL_RESULTS elsewhere so that
+# its outputs and tables stay apart from these (bench/README.md, "On your own footage").
 EVAL_DIR = Path(os.environ.get("VEIL_EVAL_DIR", ROOT.parent / "shared" / "eval"))
-OUT_DIR = BENCH_DIR / "out"
-RESULTS_MD = BENCH_DIR / "RESULTS.md"
+OUT_DIR = Path(os.environ.get("VEIL_BENCH_OUT", BENCH_DIR / "out")).resolve()
+RESULTS_MD = Path(os.environ.get("VEIL_RESULTS", BENCH_DIR / "RESULTS.md")).resolve()
 VEIL_PY = ROOT / ".venv" / "bin" / "python"
 DEFACE_VENV = BENCH_DIR / ".deface-venv"
 DEFACE_PY = DEFACE_VENV / "bin" / "python"
 DEFACE_BIN = DEFACE_VENV / "bin" / "deface"
-WIDER_DIR = EVAL_DIR / "stills" / "wider_val"
-YTF_DIR = EVAL_DIR / "video_gt" / "youtube_faces"
+WIDER_DIR = Path(os.environ.get("VEIL_WIDER_DIR", EVAL_DIR / "stills" / "wider_val")).resolve()
+YTF_DIR = Path(os.environ.get("VEIL_YTF_DIR", EVAL_DIR / "video_gt" / "youtube_faces")).resolve()
+CLIP_720P = Path(os.environ.get("VEIL_CLIP_720P",
+                                EVAL_DIR / "clips" / "multi_person" / "2person.mp4")).resolve()
 
 # Face size buckets by the longer side of the ground-truth box, in pixels.
 SIZE_BUCKETS_PX = (("10-20", 10, 20), ("20-50", 20, 50), ("50-100", 50, 100), (">=100", 100, 10**9))
@@ -68,15 +74,25 @@ class WiderImage:
         return np.concatenate([both[:, :2], both[:, :2] + both[:, 2:]], 1).astype(np.float32)
 
 
+def wider_gt_file(root: Path = WIDER_DIR) -> Path:
+    """The ground truth in WIDER's own format: root/gt.txt, or WIDER's file name for it."""
+    for name in ("gt.txt", "wider_face_val_bbx_gt.txt"):
+        if (root / name).exists():
+            return root / name
+    raise SystemExit(f"{root} has no gt.txt (WIDER's ground-truth format) beside images/")
+
+
 def load_wider(root: Path = WIDER_DIR) -> list[WiderImage]:
-    """WIDER val ground truth; faces with invalid=1 are set aside."""
+    """WIDER val ground truth; faces with invalid=1 are set aside. The easy/medium/hard flags
+    come from root/difficulty.txt when there is one (all False otherwise)."""
     diff: dict[tuple[str, int], tuple[bool, bool, bool]] = {}
-    for line in (root / "difficulty.txt").read_text().splitlines():
+    lines = (root / "difficulty.txt").read_text().splitlines() if (root / "difficulty.txt").exists() else []
+    for line in lines:
         if not line.strip() or line.startswith("#"):
             continue
         path, idx, e, m, h = line.split()
         diff[(path, int(idx))] = (e == "1", m == "1", h == "1")
-    lines = (root / "gt.txt").read_text().splitlines()
+    lines = wider_gt_file(root).read_text().splitlines()
     images, i = [], 0
     while i < len(lines) and lines[i].strip():
         path, count = lines[i].strip(), int(lines[i + 1])
@@ -211,11 +227,13 @@ def textured_blocks_lost(detail_in: np.ndarray, detail_out: np.ndarray,
 
 
 # ---------------------------------------------------------------- running and timing
-def run(cmd: list[str], log: Path | None = None, env: dict | None = None) -> float:
-    """Run a command, fail loudly, return its wall time in seconds."""
+def run(cmd: list[str], log: Path | None = None, env: dict | None = None, cwd: Path = ROOT) -> float:
+    """Run a command (in cwd), fail loudly, return its wall time in seconds."""
     t0 = time.perf_counter()
+    if log:
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") if log else open(os.devnull, "w") as fh:
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     dt = time.perf_counter() - t0
     if proc.returncode != 0:
         tail = Path(log).read_text()[-2000:] if log else ""

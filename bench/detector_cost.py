@@ -20,12 +20,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import EVAL_DIR, command_line, machine_note, md_table, write_section  # noqa: E402
+from common import CLIP_720P, command_line, machine_note, md_table, write_section  # noqa: E402
 
 from app.pipeline.detect import CenterFace  # noqa: E402
 
 SIZES_WH = ((640, 360), (960, 540), (1280, 720), (1920, 1080))
-CLIP = EVAL_DIR / "clips" / "multi_person" / "2person.mp4"
+CLIP = CLIP_720P
 
 
 def frames(path: Path, count: int) -> list[np.ndarray]:
@@ -63,7 +63,7 @@ def main() -> None:
                      " / ".join(f"{t:.1f}" for t in times[size])])
         print(rows[-1])
     body = (f"### Detector cost per scale\n\n`{command_line()}` ({machine_note()}; "
-            f"{args.frames} frames of 2person.mp4 x {args.repeats} interleaved runs, median; "
+            f"{args.frames} frames of {CLIP.name} x {args.repeats} interleaved runs, median; "
             "includes the resize)\n\n"
             + md_table(["detector input", "ms / frame", "frames / s", "x 640x360", "runs (ms)"], rows))
     write_section("detector-cost", body)

@@ -28,10 +28,10 @@ from app.pipeline.redact import redact_yuv420  # noqa: E402
 from app.pipeline.scene import frame_signature_yuv420  # noqa: E402
 from app.pipeline.track import boxes_per_frame  # noqa: E402
 from app.pipeline.types import AnonymizeOptions  # noqa: E402
-from bench.common import EVAL_DIR, OUT_DIR, command_line, machine_note, md_table, write_section  # noqa: E402
+from bench.common import CLIP_720P, OUT_DIR, command_line, machine_note, md_table, write_section  # noqa: E402
 from bench.video import VIDEO_OUT, decode_encode_floor, make_1080p  # noqa: E402
 
-CLIP_720 = EVAL_DIR / "clips" / "multi_person" / "2person.mp4"
+CLIP_720 = CLIP_720P
 
 
 class TimedDetector:
@@ -109,7 +109,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    clip_1080 = VIDEO_OUT / "speed" / "2person_1080p.mp4"  # the clip bench/video.py speed uses
+    clip_1080 = VIDEO_OUT / "speed" / f"{CLIP_720.stem}_1080p.mp4"  # the clip bench/video.py speed uses
     if not clip_1080.exists():
         clip_1080.parent.mkdir(parents=True, exist_ok=True)
         make_1080p(CLIP_720, clip_1080)
@@ -136,7 +136,7 @@ def main() -> int:
     body = (f"### Engine: time per frame of each stage\n\n`{command_line()}` ({machine_note()}; "
             f"{args.repeats} interleaved repeats, median; {runs['720p'][0]['_frames']} frames; "
             f"the analysis pass decodes in a second thread while the detector runs; "
-            f"720p = `clips/multi_person/2person.mp4` with AAC audio, 1080p = the same scaled to "
+            f"720p = `{CLIP_720.name}` with AAC audio, 1080p = the same scaled to "
             f"1920x1080; plan 720p `{runs['720p'][0]['_plan']}`, 1080p `{runs['1080p'][0]['_plan']}`)\n\n"
             + md_table(header, rows) +
             f"\n\nRows are not additive: the analysis pass includes decode, RGB, signature and "

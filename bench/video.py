@@ -22,7 +22,6 @@ here from a 720p clip with audio (Lanczos upscale, crf 18, audio copied) because
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 import time
@@ -37,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.pipeline.boxes import rotate_boxes_to_original  # noqa: E402
-from common import (DEFACE_BIN, EVAL_DIR, OUT_DIR, VEIL_PY, YTF_DIR, command_line,  # noqa: E402
+from common import (CLIP_720P, DEFACE_BIN, EVAL_DIR, OUT_DIR, VEIL_PY, YTF_DIR, command_line,  # noqa: E402
                     face_visibility, fine_detail, machine_note, md_table, require_deface, run,
                     textured_blocks_lost, write_section)
 
@@ -132,16 +131,31 @@ def turn_box(xyxy: np.ndarray | None, turns: int, image_wh: tuple[int, int]) -> 
     return rotate_boxes_to_original(xyxy[None], 4 - turns % 4, image_wh)[0]
 
 
-def load_ytf() -> dict[str, list[tuple[Path, np.ndarray | None]]]:
+def load_ytf(root: Path = YTF_DIR) -> dict[str, list[tuple[Path, np.ndarray | None]]]:
+    """YouTube Faces sequences from the dataset's own label files under root
+    (``*.labeled_faces.txt``, rows ``Person\\N\\N.frame.jpg,0,cx,cy,w,h,...``: the box's centre
+    and size), frames in file order. A row's path is relative to root or to the folder of its
+    label file (or the one above it)."""
     seqs: dict[str, list] = defaultdict(list)
-    with open(YTF_DIR / "gt_xywh.csv") as fh:
-        for row in csv.DictReader(fh):
-            rel = row["frame"].split("pftracker/input/", 1)[-1]
-            box = None
-            if row["frame_present"] == "1":
-                x, y, w, h = (float(row[k]) for k in ("x1", "y1", "w", "h"))
-                box = np.array([x, y, x + w, y + h], np.float32)
-            seqs[row["sequence"]].append((YTF_DIR / rel, box))
+    seen: set[Path] = set()  # a frame labelled in two files (a copy of a label file) counts once
+    for labels in sorted(root.rglob("*.labeled_faces.txt")):
+        for line in labels.read_text().splitlines():
+            if not line.strip():
+                continue
+            fields = line.split(",")
+            rel = Path(*fields[0].strip().replace("\\", "/").split("/"))
+            cx, cy, w, h = (float(v) for v in fields[2:6])
+            path = next((base / rel for base in (root, labels.parent, labels.parent.parent)
+                         if (base / rel).exists()), None)
+            if path is None:
+                raise SystemExit(f"{labels}: no frame {rel} under {root}")
+            if path in seen:
+                continue
+            seen.add(path)
+            seqs[rel.parts[0] + rel.parts[1]].append(
+                (path, np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], np.float32)))
+    if not seqs:
+        raise SystemExit(f"{root} has no YouTube Faces label files (*.labeled_faces.txt)")
     return dict(seqs)
 
 
@@ -291,27 +305,25 @@ def decode_encode_floor(src: Path, dst: Path) -> int:
 
 
 def make_1080p(src: Path, dst: Path) -> None:
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        vin = inp.streams.video[0]
-        vout = out.add_stream("libx264", rate=vin.average_rate)
-        vout.width, vout.height, vout.pix_fmt = 1920, 1080, "yuv420p"
-        vout.time_base = vin.time_base
-        vout.options = {"crf": "18", "preset": "veryfast"}
-        audio_map = {a.index: out.add_stream_from_template(a) for a in inp.streams.audio}
-        for packet in inp.demux(vin, *inp.streams.audio):
+    """src scaled to 1920x1080 (Lanczos), written by Veil's own writer (same timestamps, audio
+    packets copied), for the 1080p speed runs."""
+    from dataclasses import replace
+
+    from app.pipeline.decode import FrameClock, main_video_stream, probe_video, to_display_rgb
+    from app.pipeline.encode import VideoWriter
+
+    src_info = probe_video(src)
+    clock = FrameClock(src_info)
+    info = replace(src_info, width=1920, height=1080, rotation_deg=0)
+    with av.open(str(src)) as inp, VideoWriter(info, dst, inp) as writer:
+        video = main_video_stream(inp)
+        for packet in inp.demux(video, *inp.streams.audio):
             if packet.stream.type == "audio":
-                if packet.dts is not None:
-                    packet.stream = audio_map[packet.stream.index]
-                    out.mux(packet)
+                writer.copy_packet(packet)
                 continue
             for frame in packet.decode():
-                rgb = cv2.resize(frame.to_ndarray(format="rgb24"), (1920, 1080), interpolation=cv2.INTER_LANCZOS4)
-                new = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-                new.pts, new.time_base = frame.pts, frame.time_base
-                for p in vout.encode(new):
-                    out.mux(p)
-        for p in vout.encode():
-            out.mux(p)
+                rgb = to_display_rgb(frame, src_info.rotation_deg)
+                writer.write(cv2.resize(rgb, (1920, 1080), interpolation=cv2.INTER_LANCZOS4), clock.pts_of(frame))
 
 
 def count_frames(path: Path) -> int:
@@ -323,8 +335,8 @@ def cmd_speed(args) -> None:
     require_deface()
     speed_dir = VIDEO_OUT / "speed"
     speed_dir.mkdir(parents=True, exist_ok=True)
-    clip720 = EVAL_DIR / "clips" / "multi_person" / "2person.mp4"
-    clip1080 = speed_dir / "2person_1080p.mp4"
+    clip720 = CLIP_720P
+    clip1080 = speed_dir / f"{clip720.stem}_1080p.mp4"
     if not clip1080.exists():
         make_1080p(clip720, clip1080)
     clips = {"720p": clip720, "1080p": clip1080}
@@ -373,7 +385,7 @@ def cmd_speed(args) -> None:
         body = (f"### Speed {label}: end to end, same clip, same run\n\n`{command_line()}` ({machine_note()}; "
                 f"{args.repeats} interleaved runs, median; Veil = `.venv/bin/python bench/veil_plan.py CLIP OUT --plan {veil_args}` "
                 "(the engine with its own schedule), whole process including model load; deface with "
-                "--keep-audio; the 1080p clip is 2person.mp4 upscaled (Lanczos) with its audio copied)\n\n" + section)
+                f"--keep-audio; the 1080p clip is {clip720.name} upscaled (Lanczos) with its audio copied)\n\n" + section)
         write_section(f"speed-{label}", body)
 
 
