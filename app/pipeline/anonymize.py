@@ -396,7 +396,7 @@ def _sha256_or_none(path: Path) -> str | None:
 
 def _model_hashes(photos: bool = False) -> dict[str, str]:
     used = (models.CENTERFACE_ORIGINAL, models.CENTERFACE) + (
-        (models.RETINAFACE,) if photos else (models.YUNET,))
+        (models.RETINAFACE,) if photos else (models.YUNET_ORIGINAL, models.YUNET))
     return {m.name: m.sha256 for m in used}
 
 

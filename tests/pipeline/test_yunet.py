@@ -12,20 +12,66 @@ from app.pipeline.boxes import iou_matrix
 from app.pipeline.detect import absorb_contained
 from app.pipeline.schedule import VIDEO_FULL_RES_MAX_BASE_FACE_PX
 from app.pipeline.types import AnonymizeOptions, DetectOptions, FaceBoxes, RedactOptions, RedactShape, TrackOptions
-from app.pipeline.yunet import decode_yunet
+from app.pipeline import models
+from app.pipeline.yunet import STRIDES, decode_yunet
 from tests.media import draw_frame, make_video, read_video
 
 FACE = cv2.cvtColor(cv2.imread(str(Path(__file__).parents[1] / "data" / "face.png")), cv2.COLOR_BGR2RGB)
 
 
-def test_decode_turns_xywh_into_xyxy_and_keeps_landmarks_and_scores():
-    row = np.array([[10, 20, 30, 40, 15, 30, 35, 30, 25, 40, 18, 50, 32, 50, 0.8],
-                    [100, 100, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.2]], np.float32)
-    faces = decode_yunet(row, min_score=0.5)
-    assert faces.xyxy.tolist() == [[10, 20, 40, 60]]
-    assert faces.score.tolist() == pytest.approx([0.8])
-    assert faces.landmarks[0].tolist() == [[15, 30], [35, 30], [25, 40], [18, 50], [32, 50]]
-    assert len(decode_yunet(None, 0.5)) == 0 and len(decode_yunet(row[1:], 0.5)) == 0
+def yunet_outputs(input_hw, cells):
+    """YuNet's twelve output arrays for a padded input of input_hw, all cells empty but the
+    given ones: {(stride, row, col): (score, (dx, dy, log w, log h), ten landmark offsets)}."""
+    out = {}
+    for stride in STRIDES:
+        n = (input_hw[0] // stride) * (input_hw[1] // stride)
+        out[stride] = [np.zeros((1, n, 1), np.float32), np.zeros((1, n, 1), np.float32),
+                       np.zeros((1, n, 4), np.float32), np.zeros((1, n, 10), np.float32)]
+    for (stride, row, col), (score, box, marks) in cells.items():
+        index = row * (input_hw[1] // stride) + col
+        cls, obj, bbox, kps = out[stride]
+        cls[0, index], obj[0, index] = score, score  # the face's score: sqrt(cls * obj)
+        bbox[0, index], kps[0, index] = box, marks
+    return [out[stride][k] for k in range(4) for stride in STRIDES]
+
+
+def test_decode_places_boxes_and_landmarks_by_cell_and_stride():
+    marks = [0.0, 0.0, 1.0, 0.0, 0.5, 0.5, 0.0, 1.0, 1.0, 1.0]
+    outputs = yunet_outputs((64, 96), {
+        (8, 2, 5): (0.9, (0.5, 0.25, np.log(2), np.log(3)), marks),   # centre (44, 18), 16 x 24
+        (16, 1, 2): (0.6, (0.75, 0.125, 0.0, np.log(1.5)), marks),    # the same face, weaker
+        (32, 1, 2): (0.3, (0.0, 0.0, 0.0, 0.0), marks),               # under min_score
+    })
+    faces = decode_yunet(outputs, (64, 96), min_score=0.5)
+    assert faces.xyxy.tolist() == [[36, 6, 52, 30]]  # the weaker duplicate is suppressed
+    assert faces.score.tolist() == pytest.approx([0.9])
+    assert faces.landmarks[0].tolist() == [[40, 16], [48, 16], [44, 20], [40, 24], [48, 24]]
+    assert len(decode_yunet(yunet_outputs((64, 96), {}), (64, 96), 0.5)) == 0
+
+
+@pytest.mark.models
+def test_same_faces_as_opencv_on_the_shipped_file(yunet):
+    """The derived float model on ONNX Runtime finds what OpenCV's own YuNet runner finds on
+    the int8 file as shipped: same faces, boxes within a pixel, scores within 0.02."""
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame[:, :, 1] = np.linspace(40, 200, 1280, dtype=np.uint8)[None, :]
+    for (x, y), side in zip(((100, 100), (400, 300), (900, 200), (1100, 600)), (20, 32, 60, 110)):
+        frame[y:y + side, x:x + side] = cv2.resize(FACE, (side, side), interpolation=cv2.INTER_AREA)
+    ours = yunet.run(frame)
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        opencv = cv2.FaceDetectorYN.create(str(models.model_path(models.YUNET_ORIGINAL)), "",
+                                           (1280, 720), yunet.min_score, 0.3, 5000)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+    _, rows = opencv.detect(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    theirs = np.concatenate([rows[:, :2], rows[:, :2] + rows[:, 2:4]], axis=1)
+    assert len(ours) == len(theirs) >= 3
+    order = np.argsort(-rows[:, 14])
+    assert np.abs(ours.xyxy - theirs[order]).max() < 1.0
+    assert np.abs(ours.score - rows[order, 14]).max() < 0.02
+    assert np.abs(ours.landmarks - rows[order, 4:14].reshape(-1, 5, 2)).max() < 1.0
 
 
 @pytest.mark.models
