@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.pipeline.anonymize import (analyse_video, anonymize_video, detection_plan,  # noqa: E402
                                     load_full_res_detector)
 from app.pipeline.decide import decide_all  # noqa: E402
-from app.pipeline.decode import iter_frames, probe_video  # noqa: E402
+from app.pipeline.decode import iter_frames, probe_video, yuv420_planes  # noqa: E402
 from app.pipeline.detect import CenterFace  # noqa: E402
 from app.pipeline.redact import redact_yuv420  # noqa: E402
 from app.pipeline.scene import frame_signature_yuv420  # noqa: E402
@@ -64,11 +64,12 @@ def measure(clip: Path, detector, full_res_detector) -> dict[str, float]:
 
     del images
     with av.open(str(clip)) as c:
-        planes = [f.to_ndarray() for f, _ in zip(c.decode(video=0), range(60))]
-    t0 = time.perf_counter()
-    for plane in planes:
-        frame_signature_yuv420(plane)
-    result["scene signature (YUV)"] = (time.perf_counter() - t0) / len(planes)
+        decoded = [f for f, _ in zip(c.decode(video=0), range(60))]
+        t0 = time.perf_counter()
+        for frame in decoded:
+            frame_signature_yuv420(*yuv420_planes(frame))
+        result["scene signature (YUV)"] = (time.perf_counter() - t0) / len(decoded)
+        planes = [f.to_ndarray() for f in decoded]
 
     timed, timed_full_res = TimedDetector(detector), TimedDetector(full_res_detector)
     t0 = time.perf_counter()

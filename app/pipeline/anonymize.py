@@ -20,7 +20,7 @@ from app.pipeline.analysis import Analysis
 from app.pipeline.boxes import clip_boxes, iou_matrix, long_side_px, scale_boxes
 from app.pipeline.decide import Policy
 from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_stream,
-                                 open_container, probe_video, to_display_rgb)
+                                 open_container, probe_video, to_display_rgb, yuv420_planes)
 from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, absorb_contained,
                                  detect_turned, merge_union, mirror_faces, turn_faces_back,
                                  turn_image, vote)
@@ -174,7 +174,7 @@ def _frames_to_analyse(info: VideoInfo, plan: VideoDetectionPlan):
     previous_signature = None
     for index, pts, frame in iter_video_frames(info):
         if frame.format.name in YUV420_FORMATS:
-            signature = frame_signature_yuv420(frame.to_ndarray())
+            signature = frame_signature_yuv420(*yuv420_planes(frame))
         else:
             signature = frame_signature(frame.to_ndarray(format="rgb24"))
         is_cut = is_scene_cut(previous_signature, signature)

@@ -133,6 +133,13 @@ class FrameClock:
         return pts
 
 
+def yuv420_planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y, U and V of a planar 4:2:0 frame as (H, W) and (H/2, W/2) uint8 views into the
+    decoded frame (no copy; rows padded by the decoder are cut off). Valid while the frame is."""
+    return tuple(np.frombuffer(plane, np.uint8)[:plane.line_size * plane.height]
+                 .reshape(plane.height, plane.line_size)[:, :plane.width] for plane in frame.planes[:3])
+
+
 def iter_video_frames(info: VideoInfo) -> Iterator[tuple[int, int, av.VideoFrame]]:
     """(index, pts, decoded frame) for every frame of the first video stream, in presentation
     order, as stored (not yet turned; see ``to_display_rgb``)."""

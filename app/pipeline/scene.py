@@ -9,23 +9,26 @@ THUMB_WH = (32, 18)
 HIST_BINS = 8
 
 
+def thumbnail(image: np.ndarray, size_wh: tuple[int, int] = THUMB_WH) -> np.ndarray:
+    """(H, W[, C]) uint8 shrunk to size_wh by averaging, from every step-th pixel only (at
+    least 4 samples per thumbnail pixel each way). Reading all of a 1080p frame took 3-8 ms,
+    this about 0.2; on 1,740 pairs of frames from different clips of ../shared/eval (cuts
+    made by hand) the cut decisions agreed in 98.3%, the 30 others within 0.03 of the
+    threshold either way."""
+    h, w = image.shape[:2]
+    step = max(1, min(h // (size_wh[1] * 4), w // (size_wh[0] * 4)))
+    return cv2.resize(np.ascontiguousarray(image[::step, ::step]), size_wh, interpolation=cv2.INTER_AREA)
+
+
 def frame_signature(image_rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 -> normalised joint colour histogram, (HIST_BINS**3,) float32."""
-    return _histogram(cv2.resize(image_rgb, THUMB_WH, interpolation=cv2.INTER_AREA))
+    return _histogram(thumbnail(image_rgb))
 
 
-def frame_signature_yuv420(planes: np.ndarray) -> np.ndarray:
-    """The same signature from a packed planar 4:2:0 frame ((H * 3 / 2, W) uint8, as PyAV's
-    ``to_ndarray`` gives it), without converting the whole frame to RGB."""
-    h = planes.shape[0] * 2 // 3
-    w = planes.shape[1]
-    flat = planes.reshape(-1)
-    chroma = (h // 2) * (w // 2)
-    thumbs = [cv2.resize(plane, THUMB_WH, interpolation=cv2.INTER_AREA) for plane in (
-        flat[:h * w].reshape(h, w),
-        flat[h * w:h * w + chroma].reshape(h // 2, w // 2),
-        flat[h * w + chroma:].reshape(h // 2, w // 2))]
-    y, u, v = (t.astype(np.float32) for t in thumbs)
+def frame_signature_yuv420(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The same signature from the planes of a 4:2:0 frame ((H, W), (H/2, W/2) twice; views
+    into the decoded frame will do: decode.yuv420_planes), without converting it to RGB."""
+    y, u, v = (thumbnail(plane).astype(np.float32) for plane in (y, u, v))
     y = (y - 16) * 1.164  # BT.601, limited range, as FFmpeg converts by default
     u -= 128
     v -= 128
