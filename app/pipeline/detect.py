@@ -63,28 +63,32 @@ def decode_centerface(
     return FaceBoxes(xyxy[keep], score[keep], landmarks[keep])
 
 
+def onnx_session(path: Path, threads: int | None = None):
+    """An ONNX Runtime session for one of Veil's detectors (the GPU where ONNX Runtime has one)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    # Idle worker threads sleep instead of spinning: on video the decode thread runs beside
+    # the detector, and spinning took its core. 720p and 1080p end to end 6-7% faster
+    # (interleaved runs, 8 of 10 and 4 of 4 pairs faster); photos unchanged.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+                 if p in ort.get_available_providers()]
+    return ort.InferenceSession(str(path), options, providers=providers)
+
+
 class CenterFace:
     """CenterFace on ONNX Runtime. Load once per process (model file checked on load)."""
 
     def __init__(self, min_score: float = 0.3, threads: int | None = None,
                  models_dir: Path | None = None) -> None:
-        import onnxruntime as ort
-
         if not 0.0 < min_score < 1.0:
             raise ValueError(f"min_score must be between 0 and 1, got {min_score!r}")
         self.min_score = min_score
-        path = models.model_path(models.CENTERFACE, models_dir)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        # Idle worker threads sleep instead of spinning: on video the decode thread runs beside
-        # the detector, and spinning took its core. 720p and 1080p end to end 6-7% faster
-        # (interleaved runs, 8 of 10 and 4 of 4 pairs faster); photos unchanged.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
-                     if p in ort.get_available_providers()]
-        self.session = ort.InferenceSession(str(path), options, providers=providers)
+        self.session = onnx_session(models.model_path(models.CENTERFACE, models_dir), threads)
 
     def run(self, image_rgb: np.ndarray) -> FaceBoxes:
         """Detect at the image's own size (padded to multiples of 32)."""

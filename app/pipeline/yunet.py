@@ -19,14 +19,13 @@ YouTube Faces measurement, turned frames included, was made with it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from app.pipeline import models
 from app.pipeline.boxes import clip_boxes, nms
-from app.pipeline.detect import detect_resized
+from app.pipeline.detect import detect_resized, onnx_session
 from app.pipeline.types import FaceBoxes
 
 NMS_MAX_IOU = 0.3
@@ -61,18 +60,10 @@ class YuNet:
 
     def __init__(self, min_score: float = 0.5, threads: int | None = None,
                  models_dir: Path | None = None) -> None:
-        import onnxruntime as ort
-
         if not 0.0 < min_score < 1.0:
             raise ValueError(f"min_score must be between 0 and 1, got {min_score!r}")
         self.min_score = min_score
-        path = models.model_path(models.YUNET, models_dir)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as CenterFace
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(models.model_path(models.YUNET, models_dir), threads)
 
     def run(self, image_rgb: np.ndarray) -> FaceBoxes:
         """Detect at the image's own size (padded to multiples of 32)."""
