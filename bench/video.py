@@ -13,8 +13,8 @@ Veil runs as its engine with its own schedule (bench/veil_plan.py --plan); --cli
 CLI with its own defaults; --plans sweeps other schedules (scale, every n-th frame).
 
 speed: wall time of whole commands on the same clip in the same run, interleaved, median of
---repeats: decode+encode only (the floor: PyAV decode -> libx264 veryfast, audio copied), Veil's
-engine with schedule.video_plan (bench/veil_plan.py --plan; --cli adds the CLI), deface default, deface --scale 640x360 (both with --keep-audio). The 1080p clip is made
+--repeats: decode+encode only (the floor: PyAV decode -> Veil's own writer and x264 settings,
+audio copied), Veil's engine with schedule.video_plan (bench/veil_plan.py --plan; --cli adds the CLI), deface default, deface --scale 640x360 (both with --keep-audio). The 1080p clip is made
 here from a 720p clip with audio (Lanczos upscale, crf 18, audio copied) because
 ../shared/eval has no 1080p landscape clip with audio.
 """
