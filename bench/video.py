@@ -1,7 +1,7 @@
 """Video benchmarks.
 
     .venv/bin/python bench/video.py youtube [--plans] [--turn 90] [--small 20] [--tilt 45]  # YouTube Faces: face-frames left visible
-    .venv/bin/python bench/video.py speed [--repeats 3] # 720p / 1080p: floor, Veil, deface
+    .venv/bin/python bench/video.py speed [--repeats 3] [--fps 25] # 720p / 1080p: floor, Veil, deface
     .venv/bin/python bench/video.py turn-cost           # quarter-turn passes on upright clips
     .venv/bin/python bench/video.py full-res            # full-resolution pass: YuNet vs CenterFace
 
@@ -326,6 +326,29 @@ def make_1080p(src: Path, dst: Path) -> None:
                 writer.write(cv2.resize(rgb, (1920, 1080), interpolation=cv2.INTER_LANCZOS4), clock.pts_of(frame))
 
 
+def retime(src: Path, dst: Path, fps: int) -> None:
+    """src's frames, unchanged, played at fps (new timestamps, one frame every 1/fps s), written
+    by Veil's own writer, audio packets copied (they then end before or after the picture)."""
+    from dataclasses import replace
+    from fractions import Fraction
+
+    from app.pipeline.decode import main_video_stream, probe_video
+    from app.pipeline.encode import VideoWriter
+
+    src_info = probe_video(src)
+    info = replace(src_info, time_base=Fraction(1, fps), average_rate=Fraction(fps))
+    index = 0
+    with av.open(str(src)) as inp, VideoWriter(info, dst, inp) as writer:
+        video = main_video_stream(inp)
+        for packet in inp.demux(video, *inp.streams.audio):
+            if packet.stream.type == "audio":
+                writer.copy_packet(packet)
+                continue
+            for frame in packet.decode():
+                writer.write_frame(frame, index)
+                index += 1
+
+
 def count_frames(path: Path) -> int:
     with av.open(str(path)) as c:
         return sum(1 for _ in c.decode(video=0))
@@ -336,6 +359,11 @@ def cmd_speed(args) -> None:
     speed_dir = VIDEO_OUT / "speed"
     speed_dir.mkdir(parents=True, exist_ok=True)
     clip720 = args.clip or CLIP_720P
+    if args.fps:
+        retimed = speed_dir / f"{clip720.stem}_{args.fps}fps.mp4"
+        if not retimed.exists():
+            retime(clip720, retimed, args.fps)
+        clip720 = retimed
     clip1080 = speed_dir / f"{clip720.stem}_1080p.mp4"
     if not clip1080.exists():
         make_1080p(clip720, clip1080)
@@ -379,7 +407,8 @@ def cmd_speed(args) -> None:
             rows.append([name, round(med[name], 1), round(n / med[name], 1),
                          round(med.get("deface default", float("nan")) / med[name], 2),
                          " / ".join(f"{t:.1f}" for t in times[name])])
-        section = f"**{label}**: `{clip.name}` ({n} frames, with AAC audio)\n\n" + md_table(
+        rate = f", {args.fps} fps: {args.clip.name if args.clip else CLIP_720P.name}'s frames retimed" if args.fps else ""
+        section = f"**{label}**: `{clip.name}` ({n} frames{rate}, with AAC audio)\n\n" + md_table(
             ["command", "wall s (median)", "fps", "x deface default", "runs (s)"], rows)
         veil_args = " ".join(args.veil_args)
         body = (f"### Speed {label}: end to end, same clip, same run\n\n`{command_line()}` ({machine_note()}; "
@@ -620,6 +649,8 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--clip", type=Path, help="the 720p clip (default: $VEIL_CLIP_720P or 2person.mp4)")
     p.add_argument("--tag", default="", help="suffix of the RESULTS sections (speed-720p-TAG)")
+    p.add_argument("--fps", type=int, help="play the clip's frames at this rate instead (a 25-fps "
+                   "clip: Veil's schedule is in detections per second, so more of them per frame)")
     p.add_argument("--only", nargs="*", choices=["720p", "1080p"])
     p.add_argument("--skip-deface", action="store_true")
     p.add_argument("--cli", action="store_true", help="also Veil's CLI with its own defaults")
