@@ -23,6 +23,7 @@ STEPS = [
     [PY, "bench/stills_plans.py", "judge", "--write"],
     [PY, "bench/video.py", "youtube"],
     [PY, "bench/video.py", "speed"],
+    [PY, "bench/encoder.py"],
 ]
 
 if __name__ == "__main__":
