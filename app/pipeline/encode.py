@@ -27,8 +27,8 @@ STANDARD_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5
 # superfast's motion search and partitions with veryfast's rate control (macroblock tree over a
 # 10-frame lookahead; superfast alone turns it off and, at the same crf, writes files 1.7-3x
 # larger). Against veryfast on three 720p clips: encoding 33-42% less CPU, files 3-12% larger,
-# PSNR to the input within 0.5 dB at 47-50 dB (bench/RESULTS.md, encoder); the whole CLI 5-15%
-# faster (cli-ab-encoder).
+# PSNR to the input 0.5 dB lower to 0.1 dB higher, at 47-50 dB (bench/RESULTS.md, encoder);
+# the whole CLI 5-15% faster (cli-ab-encoder).
 X264_OPTIONS = {"preset": "superfast", "crf": "18", "x264-params": "mbtree=1:rc-lookahead=10"}
 
 
