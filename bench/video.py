@@ -282,14 +282,12 @@ def reencode(src: Path, dst: Path) -> float:
 
 
 # ---------------------------------------------------------------- speed
-def decode_encode_floor(src: Path, dst: Path) -> int:
-    """The floor any pipeline sits on: decode every frame and encode it with Veil's own writer
-    (app.pipeline.encode: libx264, same settings, audio packets copied), no detection and no
-    redaction. Returns frames written."""
-    from app.pipeline.decode import main_video_stream, probe_video
+def rewrite_video(src: Path, dst: Path, info, write) -> int:
+    """Decode src and hand each frame to ``write(writer, frame, index)``, writing through Veil's
+    own writer (app.pipeline.encode) for ``info``, audio packets copied. Returns frames."""
+    from app.pipeline.decode import main_video_stream
     from app.pipeline.encode import VideoWriter
 
-    info = probe_video(src)
     frames = 0
     with av.open(str(src)) as inp, VideoWriter(info, dst, inp) as writer:
         video = main_video_stream(inp)
@@ -299,9 +297,18 @@ def decode_encode_floor(src: Path, dst: Path) -> int:
                 writer.copy_packet(packet)
                 continue
             for frame in packet.decode():
-                writer.write_frame(frame, frame.pts)
+                write(writer, frame, frames)
                 frames += 1
     return frames
+
+
+def decode_encode_floor(src: Path, dst: Path) -> int:
+    """The floor any pipeline sits on: decode every frame and encode it with Veil's own writer
+    (app.pipeline.encode: libx264, same settings, audio packets copied), no detection and no
+    redaction. Returns frames written."""
+    from app.pipeline.decode import probe_video
+
+    return rewrite_video(src, dst, probe_video(src), lambda writer, frame, _: writer.write_frame(frame, frame.pts))
 
 
 def make_1080p(src: Path, dst: Path) -> None:
@@ -309,21 +316,16 @@ def make_1080p(src: Path, dst: Path) -> None:
     packets copied), for the 1080p speed runs."""
     from dataclasses import replace
 
-    from app.pipeline.decode import FrameClock, main_video_stream, probe_video, to_display_rgb
-    from app.pipeline.encode import VideoWriter
+    from app.pipeline.decode import FrameClock, probe_video, to_display_rgb
 
     src_info = probe_video(src)
     clock = FrameClock(src_info)
-    info = replace(src_info, width=1920, height=1080, rotation_deg=0)
-    with av.open(str(src)) as inp, VideoWriter(info, dst, inp) as writer:
-        video = main_video_stream(inp)
-        for packet in inp.demux(video, *inp.streams.audio):
-            if packet.stream.type == "audio":
-                writer.copy_packet(packet)
-                continue
-            for frame in packet.decode():
-                rgb = to_display_rgb(frame, src_info.rotation_deg)
-                writer.write(cv2.resize(rgb, (1920, 1080), interpolation=cv2.INTER_LANCZOS4), clock.pts_of(frame))
+
+    def write(writer, frame, _):
+        rgb = to_display_rgb(frame, src_info.rotation_deg)
+        writer.write(cv2.resize(rgb, (1920, 1080), interpolation=cv2.INTER_LANCZOS4), clock.pts_of(frame))
+
+    rewrite_video(src, dst, replace(src_info, width=1920, height=1080, rotation_deg=0), write)
 
 
 def retime(src: Path, dst: Path, fps: int) -> None:
@@ -332,21 +334,10 @@ def retime(src: Path, dst: Path, fps: int) -> None:
     from dataclasses import replace
     from fractions import Fraction
 
-    from app.pipeline.decode import main_video_stream, probe_video
-    from app.pipeline.encode import VideoWriter
+    from app.pipeline.decode import probe_video
 
-    src_info = probe_video(src)
-    info = replace(src_info, time_base=Fraction(1, fps), average_rate=Fraction(fps))
-    index = 0
-    with av.open(str(src)) as inp, VideoWriter(info, dst, inp) as writer:
-        video = main_video_stream(inp)
-        for packet in inp.demux(video, *inp.streams.audio):
-            if packet.stream.type == "audio":
-                writer.copy_packet(packet)
-                continue
-            for frame in packet.decode():
-                writer.write_frame(frame, index)
-                index += 1
+    info = replace(probe_video(src), time_base=Fraction(1, fps), average_rate=Fraction(fps))
+    rewrite_video(src, dst, info, lambda writer, frame, index: writer.write_frame(frame, index))
 
 
 def count_frames(path: Path) -> int:
