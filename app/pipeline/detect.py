@@ -80,6 +80,15 @@ def onnx_session(path: Path, threads: int | None = None):
     return ort.InferenceSession(str(path), options, providers=providers)
 
 
+def padded_blob(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (1, 3, H', W') float32, H' and W' the next multiples of 32, padded
+    with zeros at the bottom and right (so boxes need no rescaling for the padding)."""
+    h, w = image.shape[:2]
+    blob = np.zeros((1, 3, -(-h // 32) * 32, -(-w // 32) * 32), np.float32)
+    blob[0, :, :h, :w] = image.transpose(2, 0, 1)
+    return blob
+
+
 class CenterFace:
     """CenterFace on ONNX Runtime. Load once per process (model file checked on load)."""
 
@@ -93,11 +102,9 @@ class CenterFace:
     def run(self, image_rgb: np.ndarray) -> FaceBoxes:
         """Detect at the image's own size (padded to multiples of 32)."""
         h, w = image_rgb.shape[:2]
-        h_pad, w_pad = -(-h // 32) * 32, -(-w // 32) * 32
-        blob = np.zeros((1, 3, h_pad, w_pad), np.float32)
-        blob[0, :, :h, :w] = image_rgb.transpose(2, 0, 1)
+        blob = padded_blob(image_rgb)
         heatmap, scale, offset, landmark = self.session.run(_OUTPUT_NAMES, {"input.1": blob})
-        faces = decode_centerface(heatmap, scale, offset, landmark, (h_pad, w_pad), self.min_score)
+        faces = decode_centerface(heatmap, scale, offset, landmark, blob.shape[2:], self.min_score)
         return FaceBoxes(clip_boxes(faces.xyxy, (w, h)), faces.score, faces.landmarks)
 
     def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:

@@ -25,7 +25,7 @@ import numpy as np
 
 from app.pipeline import models
 from app.pipeline.boxes import clip_boxes, nms
-from app.pipeline.detect import detect_resized, onnx_session
+from app.pipeline.detect import detect_resized, onnx_session, padded_blob
 from app.pipeline.types import FaceBoxes
 
 NMS_MAX_IOU = 0.3
@@ -68,10 +68,8 @@ class YuNet:
     def run(self, image_rgb: np.ndarray) -> FaceBoxes:
         """Detect at the image's own size (padded to multiples of 32)."""
         h, w = image_rgb.shape[:2]
-        h_pad, w_pad = -(-h // 32) * 32, -(-w // 32) * 32
-        blob = np.zeros((1, 3, h_pad, w_pad), np.float32)
-        blob[0, :, :h, :w] = image_rgb[:, :, ::-1].transpose(2, 0, 1)  # BGR, as YuNet learnt
-        faces = decode_yunet(self.session.run(OUTPUT_NAMES, {"input": blob}), (h_pad, w_pad),
+        blob = padded_blob(image_rgb[:, :, ::-1])  # BGR, as YuNet learnt
+        faces = decode_yunet(self.session.run(OUTPUT_NAMES, {"input": blob}), blob.shape[2:],
                              self.min_score)
         return FaceBoxes(clip_boxes(faces.xyxy, (w, h)), faces.score, faces.landmarks)
 
