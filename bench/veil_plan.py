@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.pipeline.anonymize import (anonymize_video, detection_plan,  # noqa: E402
-                                    load_full_res_detector)
+from app.pipeline.anonymize import (VIDEO_DETECTOR_THREADS, anonymize_video,  # noqa: E402
+                                    detection_plan, load_full_res_detector)
 from app.pipeline.decode import probe_video  # noqa: E402
 from app.pipeline.detect import CenterFace  # noqa: E402
 from app.pipeline.types import AnonymizeOptions, DetectOptions, TrackOptions  # noqa: E402
@@ -37,7 +37,8 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--min-score", type=float, default=DetectOptions.min_score)
     parser.add_argument("--box-scale", type=float, default=TrackOptions.box_scale)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=VIDEO_DETECTOR_THREADS,
+                        help="ONNX Runtime threads per CenterFace call (the CLI's by default)")
     parser.add_argument("--report", type=Path, help="write the engine's JSON report here")
     parser.add_argument("--no-turns", action="store_true",
                         help="no quarter-turn passes (people lying down): the schedule before them")

@@ -2,6 +2,7 @@
 frame is hidden in every frame (the base pass at reduced scale cannot see it; the
 full-resolution passes, YuNet, do, and tracks carry it between them)."""
 
+import threading
 from pathlib import Path
 
 import cv2
@@ -54,3 +55,48 @@ def test_small_face_hidden_in_every_frame(tmp_path, centerface, yunet, size_wh, 
         if not corr < MAX_HIDDEN_CORRELATION:
             visible.append((i, corr))
     assert not visible, f"face visible in frames {visible}"
+
+
+class CountedDetector:
+    """A real detector, counting its calls (from any number of threads)."""
+
+    def __init__(self, detector) -> None:
+        self.detector, self.calls, self.lock = detector, 0, threading.Lock()
+        self.concurrent_calls = getattr(detector, "concurrent_calls", 1)
+
+    def detect(self, image_rgb, max_side_px):
+        with self.lock:
+            self.calls += 1
+        return self.detector.detect(image_rgb, max_side_px)
+
+
+def test_detection_frames_at_once_find_what_one_at_a_time_finds(tmp_path, centerface, yunet):
+    """The CLI's detectors run one thread per call, several frames at once: the same passes
+    and the same tracks (frames and boxes, within a pixel) as the detectors run one frame at a
+    time, on a clip with an upright face and a face lying on its side, which the first frame's
+    turned pass finds (so that turn then runs on every detection frame)."""
+    from app.pipeline.anonymize import analyse_video, load_detector, load_full_res_detector
+    from app.pipeline.detect import concurrent_calls, default_threads
+    from app.pipeline.types import AnonymizeOptions
+
+    upright, _ = scene_with_face(1280, 720, 80, (200, 200))
+    lying = np.ascontiguousarray(np.rot90(cv2.resize(FACE, (160, 160), interpolation=cv2.INTER_AREA), 3))
+
+    def frame(i):
+        image = upright(i)
+        image[300:460, 800:960] = lying
+        return image
+    source = make_video(tmp_path / "in.mp4", width=1280, height=720, frames=40, frame_fn=frame, audio=None)
+    options = AnonymizeOptions()
+    at_once = load_detector(options), load_full_res_detector(options)
+    assert concurrent_calls(*at_once) == default_threads()
+    assert concurrent_calls(centerface, yunet) == 1
+    runs = [(CountedDetector(d), CountedDetector(f)) for d, f in (at_once, (centerface, yunet))]
+    analyses = [analyse_video(source, options, detector=d, full_res_detector=f) for d, f in runs]
+    calls = [d.calls for d, _ in runs]
+    assert calls[0] == calls[1] > 2 * analyses[1].detected_frames, "turn 1 on every detection frame"
+    tracks = [sorted(a.tracks, key=lambda t: (t.first_frame, t.xyxy[0, 0])) for a in analyses]
+    assert len(tracks[0]) == len(tracks[1]) == 2, "the upright and the lying face"
+    for a, b in zip(*tracks):
+        assert (a.first_frame, a.last_frame) == (b.first_frame, b.last_frame)
+        assert np.abs(a.xyxy - b.xyxy).max() <= 1.0

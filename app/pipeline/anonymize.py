@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -22,7 +25,7 @@ from app.pipeline.decide import Policy
 from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_stream,
                                  open_container, probe_video, to_display_rgb, yuv420_planes)
 from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, absorb_contained,
-                                 detect_turned, merge_union, mirror_faces, turn_faces_back,
+                                 concurrent_calls, detect_turned, merge_union, mirror_faces, turn_faces_back,
                                  turn_image, vote)
 from app.pipeline.schedule import (RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU, STILL_BOX_SCALE,
                                    STILL_MIN_SCORE, STILL_TURN_PROBE, STILL_TURN_SCORE_FLOOR,
@@ -60,10 +63,18 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     """First pass: find and track every face. ``detector`` runs the base and turned passes,
     ``full_res_detector`` (``detector`` unless given) the full-resolution passes for small
     faces. ``on_faces(frame_index, image_rgb, faces, track_ids)`` is called on each detection
-    frame (identity uses it to keep good crops)."""
+    frame (identity uses it to keep good crops).
+
+    Detection frames run as many at once as both detectors allow (``concurrent_calls``: two on
+    2 cores, one ONNX Runtime thread each) and are tracked in order. Which turned passes a frame
+    gets depends on what earlier frames found: a frame started before the one ahead of it was
+    done gets the turns known then, and the turns that one switched on run when the frame is
+    taken up in order. So every frame gets the passes it would get one frame at a time."""
     info = info or probe_video(input_path)
     fps = float(info.average_rate) or 25.0
     plan = detection_plan(info, options)
+    full_res_detector = full_res_detector or detector
+    state = _TurnsFound(plan)
     tracker = Tracker(max_gap_frames=int(round(options.track.max_gap_s * fps)),
                       min_match=options.track.min_iou)
     meter = ProgressMeter("analysing", info.frame_count_estimate, progress, should_cancel,
@@ -72,50 +83,121 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     pts: list[int] = []
     cut_frames: list[int] = []
     detected_frames = 0
-    last_found_by_turn: dict[int, int] = {}
-    last_found_small_by_turn: dict[int, int] = {}
-    # Tracks a turned pass found: upright passes see such a face only now and then, so it may
-    # have been there since that turn's previous probe (padded back a whole cycle).
-    found_turned: set[int] = set()
-    for index, pts_i, is_cut, sides, image in prefetch(_frames_to_analyse(info, plan)):
+
+    workers = concurrent_calls(detector, full_res_detector)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="veil-detect")
+
+    def detect(image, sides, turns, small_turns, earlier=None) -> FrameFaces:
+        return detect_video_frame(detector, image, sides, turns, plan.base_max_side_px,
+                                  turned_min_score, full_res_detector, small_turns, earlier)
+
+    def take_up(frame, detecting: Future | None) -> None:
+        nonlocal detected_frames
+        index, pts_i, is_cut, sides, image = frame
         if is_cut:
             cut_frames.append(index)
-        if sides:
-            # A new scene (the first frame too) gets every turn at once, as it gets every scale.
-            first = (is_cut or index == 0) and plan.turn_probe_every_n_frames
-            turns = VIDEO_PROBE_TURNS if first else plan.turns_for_frame(index, last_found_by_turn)
-            # Small people lying down: the full-resolution pass turned, on its own frames.
-            small_turns = (VIDEO_PROBE_TURNS if first
-                           else plan.full_res_turns_for_frame(index, last_found_small_by_turn))
-            faces, turned, turned_small = detect_video_frame(
-                detector, image, sides, turns, plan.base_max_side_px, turned_min_score,
-                full_res_detector, small_turns)
-            last_found_by_turn.update((k, index) for k, t in zip(turns, turned) if len(t))
-            last_found_small_by_turn.update((k, index) for k, t in zip(small_turns, turned_small) if len(t))
+        if detecting is not None:
+            frame_faces = detecting.result()
+            turns, small_turns = state.turns_for(index, is_cut, sides)
+            if not (set(turns) <= frame_faces.turned.keys()
+                    and set(small_turns) <= frame_faces.turned_small.keys()):
+                # In the pool too, so no more than ``workers`` calls run at once.
+                frame_faces = pool.submit(detect, image, sides, turns, small_turns, frame_faces).result()
+            faces = frame_faces.merged()
+            state.update(index, frame_faces)
             track_ids = tracker.update(index, faces, is_cut)
-            found_turned.update(tracks_touching(faces, track_ids, FaceBoxes.concatenate(turned + turned_small)))
+            state.found_turned.update(tracks_touching(faces, track_ids, frame_faces.all_turned()))
             detected_frames += 1
             if on_faces is not None and len(faces):
                 on_faces(index, image, faces, track_ids)
         pts.append(pts_i)
         meter.advance()
+
+    # One frame more than the workers waits its turn, so a worker that finishes starts the
+    # next frame at once (one frame at a time when the detectors allow one call at a time).
+    ahead = workers + 1 if workers > 1 else 1
+    waiting: deque = deque()  # (frame, Future or None), in frame order
+    submitted = 0
+    with pool:
+        for frame in prefetch(_frames_to_analyse(info, plan)):
+            index, _, is_cut, sides, image = frame
+            detecting = None
+            if sides:
+                detecting = pool.submit(detect, image, sides, *state.turns_for(index, is_cut, sides))
+                submitted += 1
+            waiting.append((frame, detecting))
+            while waiting and (waiting[0][1] is None or submitted >= ahead):
+                submitted -= waiting[0][1] is not None
+                take_up(*waiting.popleft())
+        while waiting:
+            take_up(*waiting.popleft())
     frame_count = len(pts)
     if frame_count == 0:
         raise InputError(f"{Path(input_path).name!r} has a video stream with zero frames.")
     tracks = finalize_tracks(tracker.finish(), frame_count, cut_frames, fps, options.track,
                              info.resolution_wh,
-                             lambda raw: min_pad_frames(raw, plan, info, raw.track_id in found_turned),
+                             lambda raw: min_pad_frames(raw, plan, info, raw.track_id in state.found_turned),
                              small_face_px(plan, info))
     meter.report(final=True)
     return Analysis(info, frame_count, np.asarray(pts, np.int64), tracks, cut_frames,
                     detected_frames=detected_frames)
 
 
+class _TurnsFound:
+    """What the turned passes found so far, which decides the turns of the next frames."""
+
+    def __init__(self, plan: VideoDetectionPlan) -> None:
+        self.plan = plan
+        self.last_found_by_turn: dict[int, int] = {}
+        self.last_found_small_by_turn: dict[int, int] = {}
+        # Tracks a turned pass found: upright passes see such a face only now and then, so it
+        # may have been there since that turn's previous probe (padded back a whole cycle).
+        self.found_turned: set[int] = set()
+
+    def turns_for(self, index: int, is_cut: bool, sides: tuple[int, ...]
+                  ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Quarter turns for the base pass and for the full-resolution pass (small people lying
+        down; only on frames with one) on this detection frame. Never fewer once more frames'
+        finds are known: a turn stays on for a cycle after its last find."""
+        # A new scene (the first frame too) gets every turn at once, as it gets every scale.
+        if (is_cut or index == 0) and self.plan.turn_probe_every_n_frames:
+            turns = small_turns = VIDEO_PROBE_TURNS
+        else:
+            turns = self.plan.turns_for_frame(index, self.last_found_by_turn)
+            small_turns = self.plan.full_res_turns_for_frame(index, self.last_found_small_by_turn)
+        return turns, small_turns if len(sides) > 1 else ()
+
+    def update(self, index: int, faces: FrameFaces) -> None:
+        self.last_found_by_turn.update((k, index) for k, t in faces.turned.items() if len(t))
+        self.last_found_small_by_turn.update((k, index) for k, t in faces.turned_small.items() if len(t))
+
+
+@dataclass(frozen=True)
+class FrameFaces:
+    """One detection frame's faces: upright (the base pass with the full-resolution pass's
+    small faces) and, per quarter turn run, the turned faces that counted at the base scale
+    (turned) and at full resolution (turned_small)."""
+
+    upright: FaceBoxes
+    turned: dict[int, FaceBoxes]
+    turned_small: dict[int, FaceBoxes]
+
+    def all_turned(self) -> FaceBoxes:
+        return FaceBoxes.concatenate([*(self.turned[k] for k in sorted(self.turned)),
+                                      *(self.turned_small[k] for k in sorted(self.turned_small))])
+
+    def merged(self) -> FaceBoxes:
+        """All faces, one box per face."""
+        if not self.turned and not self.turned_small:
+            return self.upright
+        return merge_union(FaceBoxes.concatenate([self.upright, self.all_turned()]))
+
+
 def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tuple[int, ...],
                        turns: tuple[int, ...], turned_side_px: int, turned_min_score: float,
                        full_res_detector: FaceDetector | None = None,
-                       full_res_turns: tuple[int, ...] = ()
-                       ) -> tuple[FaceBoxes, list[FaceBoxes], list[FaceBoxes]]:
+                       full_res_turns: tuple[int, ...] = (),
+                       earlier: FrameFaces | None = None) -> FrameFaces:
     """Faces on one detection frame: the frame at each of ``sides`` (long side, px; the base
     pass first, by ``detector``, then the full-resolution pass, by ``full_res_detector``, which
     reports only faces under VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale), and turned by
@@ -124,21 +206,22 @@ def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tup
     frame without a full-resolution pass). A full-resolution face lying inside a base-pass box
     is that face (absorb_contained). A turned face counts when it scores >= turned_min_score
     and no sure upright face (>= VIDEO_SURE_UPRIGHT_SCORE) overlaps it: CenterFace also finds
-    upright faces on turned frames, with looser boxes. Returns all faces merged, and each
-    turn's faces that counted, at the base scale and at full resolution."""
-    found = [detector.detect(image_rgb, sides[0])]
+    upright faces on turned frames, with looser boxes. ``earlier``: this frame's passes already
+    run (only the others run now)."""
+    full_res_detector = full_res_detector or detector
     base_scale = sides[0] / max(image_rgb.shape[:2])
 
     def small_only(faces: FaceBoxes) -> FaceBoxes:
         return faces[long_side_px(faces.xyxy) * base_scale < VIDEO_FULL_RES_MAX_BASE_FACE_PX]
 
-    for side in sides[1:]:
-        found.append(small_only((full_res_detector or detector).detect(image_rgb, side)))
-    upright = found[0] if len(found) == 1 else merge_union(
-        absorb_contained(found[0], FaceBoxes.concatenate(found[1:])))
+    if earlier is None:
+        found = [detector.detect(image_rgb, sides[0])]
+        found += [small_only(full_res_detector.detect(image_rgb, side)) for side in sides[1:]]
+        upright = found[0] if len(found) == 1 else merge_union(
+            absorb_contained(found[0], FaceBoxes.concatenate(found[1:])))
+        earlier = FrameFaces(upright, {}, {})
     full_res_turns = full_res_turns if len(sides) > 1 else ()
-    if not turns and not full_res_turns:
-        return upright, [], []
+    upright = earlier.upright
     sure = upright.xyxy[upright.score >= VIDEO_SURE_UPRIGHT_SCORE]
 
     def counted(faces: FaceBoxes) -> FaceBoxes:
@@ -146,10 +229,13 @@ def detect_video_frame(detector: FaceDetector, image_rgb: np.ndarray, sides: tup
         if len(sure) and keep.any():
             keep &= ~(iou_matrix(faces.xyxy, sure) > NMS_MAX_IOU).any(axis=1)
         return faces[keep]
-    turned = [counted(detect_turned(detector, image_rgb, k, turned_side_px)) for k in turns]
-    turned_small = [counted(small_only(detect_turned(full_res_detector or detector, image_rgb, k, sides[1])))
-                    for k in full_res_turns]
-    return merge_union(FaceBoxes.concatenate([upright, *turned, *turned_small])), turned, turned_small
+    turned = dict(earlier.turned)
+    turned.update((k, counted(detect_turned(detector, image_rgb, k, turned_side_px)))
+                  for k in turns if k not in turned)
+    turned_small = dict(earlier.turned_small)
+    turned_small.update((k, counted(small_only(detect_turned(full_res_detector, image_rgb, k, sides[1]))))
+                        for k in full_res_turns if k not in turned_small)
+    return FrameFaces(upright, turned, turned_small)
 
 
 def tracks_touching(faces: FaceBoxes, track_ids: np.ndarray, source: FaceBoxes) -> set[int]:
@@ -310,15 +396,24 @@ def render_video(input_path: Path, output_path: Path, analysis: Analysis,
     return index
 
 
+# Video's detectors run one ONNX Runtime thread per call, and as many calls at once as there
+# are cores (analyse_video): on 2 cores the analysis pass took 0.82-0.90x the time of one
+# call at a time with two threads each (ad hoc, 3 interleaved runs on a 25-fps 720p clip;
+# RESULTS.md, cli-ab-parallel, for the whole CLI). Threads of one call wait for each other
+# after every layer; two calls of one thread do not.
+VIDEO_DETECTOR_THREADS = 1
+
+
 def load_detector(options: AnonymizeOptions) -> CenterFace:
-    return CenterFace(min_score=options.detect.min_score)
+    """CenterFace for video (base and turned passes) and reference photos."""
+    return CenterFace(min_score=options.detect.min_score, threads=VIDEO_DETECTOR_THREADS)
 
 
 def load_full_res_detector(options: AnonymizeOptions) -> FaceDetector:
     """YuNet for video's full-resolution passes (schedule.py, "Full-resolution pass")."""
     from app.pipeline.yunet import YuNet
 
-    return YuNet(min_score=options.detect.min_score)
+    return YuNet(min_score=options.detect.min_score, threads=VIDEO_DETECTOR_THREADS)
 
 
 def analyse_and_decide(input_path: Path, options: AnonymizeOptions,

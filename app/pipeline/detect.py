@@ -33,6 +33,25 @@ class FaceDetector(Protocol):
         ...
 
 
+def default_threads() -> int:
+    """Threads for one ONNX Runtime session: the cores, at most 4."""
+    return min(os.cpu_count() or 1, 4)
+
+
+def concurrent_calls(*detectors: FaceDetector) -> int:
+    """How many ``detect`` calls may run at once, one per thread, on all of these detectors:
+    what each declares as ``concurrent_calls`` (1 when it declares nothing: a detector is
+    called from one thread at a time unless it says otherwise)."""
+    return max(1, min(getattr(d, "concurrent_calls", 1) for d in detectors))
+
+
+def session_concurrency(threads: int | None) -> int:
+    """Calls at once that keep the cores busy with sessions of ``threads`` threads each: two
+    at once with one thread each on 2 cores. ONNX Runtime sessions may be run from several
+    threads at once."""
+    return max(1, default_threads() // (threads or default_threads()))
+
+
 def decode_centerface(
     heatmap: np.ndarray,
     scale: np.ndarray,
@@ -68,7 +87,7 @@ def onnx_session(path: Path, threads: int | None = None):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+    options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     # Idle worker threads sleep instead of spinning: on video the decode thread runs beside
@@ -90,7 +109,10 @@ def padded_blob(image: np.ndarray) -> np.ndarray:
 
 
 class CenterFace:
-    """CenterFace on ONNX Runtime. Load once per process (model file checked on load)."""
+    """CenterFace on ONNX Runtime. Load once per process (model file checked on load).
+
+    threads: ONNX Runtime threads per call (default_threads() unless given); with fewer,
+    ``concurrent_calls`` says how many calls may run at once from different threads."""
 
     def __init__(self, min_score: float = 0.3, threads: int | None = None,
                  models_dir: Path | None = None) -> None:
@@ -98,6 +120,7 @@ class CenterFace:
             raise ValueError(f"min_score must be between 0 and 1, got {min_score!r}")
         self.min_score = min_score
         self.session = onnx_session(models.model_path(models.CENTERFACE, models_dir), threads)
+        self.concurrent_calls = session_concurrency(threads)
 
     def run(self, image_rgb: np.ndarray) -> FaceBoxes:
         """Detect at the image's own size (padded to multiples of 32)."""

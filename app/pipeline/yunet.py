@@ -25,7 +25,7 @@ import numpy as np
 
 from app.pipeline import models
 from app.pipeline.boxes import clip_boxes, nms
-from app.pipeline.detect import detect_resized, onnx_session, padded_blob
+from app.pipeline.detect import detect_resized, onnx_session, padded_blob, session_concurrency
 from app.pipeline.types import FaceBoxes
 
 NMS_MAX_IOU = 0.3
@@ -64,6 +64,7 @@ class YuNet:
             raise ValueError(f"min_score must be between 0 and 1, got {min_score!r}")
         self.min_score = min_score
         self.session = onnx_session(models.model_path(models.YUNET, models_dir), threads)
+        self.concurrent_calls = session_concurrency(threads)
 
     def run(self, image_rgb: np.ndarray) -> FaceBoxes:
         """Detect at the image's own size (padded to multiples of 32)."""

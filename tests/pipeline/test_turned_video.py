@@ -4,6 +4,9 @@ The fake detector sees a "face" (red over blue) only when it is upright in the i
 given, as CenterFace mostly sees faces only upright; the engine must turn frames to find it.
 """
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -262,3 +265,44 @@ def test_full_resolution_turns_probe_one_turn_per_full_resolution_frame():
     # Turn 2 found a small face on frame 15: it runs on every full-resolution frame for a cycle.
     assert [plan.full_res_turns_for_frame(i, {2: 15}) for i in (30, 45, 60, 75)] == [(2, 3), (1, 2), (2,), (3,)]
     assert video_plan(640, 360, 30).full_res_turns_for_frame(0, {}) == ()  # no full-resolution pass
+
+
+class ParallelUprightFaceDetector(UprightFaceDetector):
+    """UprightFaceDetector that may be called from ``concurrent_calls`` threads at once, and
+    takes long enough (10 ms) for frames to overlap. Records the most calls seen at once."""
+
+    def __init__(self, concurrent_calls: int) -> None:
+        super().__init__()
+        self.concurrent_calls = concurrent_calls
+        self.lock = threading.Lock()
+        self.active = self.most_active = 0
+
+    def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
+        with self.lock:
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        time.sleep(0.01)
+        try:
+            return super().detect(image_rgb, max_side_px)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+@pytest.mark.parametrize("first_frame", [0, 20])
+def test_frames_detected_at_once_get_the_passes_of_one_at_a_time(tmp_path, first_frame):
+    """Detection frames run several at once when the detector allows it. A frame started
+    before the one ahead of it found a lying face still gets that face's turn: the same calls,
+    the same tracks and every frame hidden, as one frame at a time."""
+    source = lying_face_clip(tmp_path / "in.mp4", 1, first_frame=first_frame, frames=75)
+    reports, calls = {}, {}
+    for workers in (1, 2, 3):
+        detector = ParallelUprightFaceDetector(workers)
+        out = tmp_path / f"out{workers}.mp4"
+        reports[workers] = anonymize_video(source, out, OPTIONS, detector=detector)
+        calls[workers] = detector.calls
+        assert detector.most_active == workers
+        hidden = hidden_frames(source, out)
+        assert all(hidden[first_frame:]), [i for i, h in enumerate(hidden) if not h]
+    assert calls[2] == calls[3] == calls[1]
+    assert reports[2]["tracks"] == reports[3]["tracks"] == reports[1]["tracks"]
