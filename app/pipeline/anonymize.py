@@ -405,10 +405,10 @@ def render_video(input_path: Path, output_path: Path, analysis: Analysis,
 
 
 # Video's detectors run one ONNX Runtime thread per call, and as many calls at once as there
-# are cores (analyse_video): on 2 cores the analysis pass took 0.82-0.90x the time of one
-# call at a time with two threads each (ad hoc, 3 interleaved runs on a 25-fps 720p clip;
-# RESULTS.md, cli-ab-parallel, for the whole CLI). Threads of one call wait for each other
-# after every layer; two calls of one thread do not.
+# are cores (analyse_video): threads of one call wait for each other after every layer; two
+# calls of one thread each do not. The whole CLI on 2 cores, against one call at a time with
+# two threads: 6-11% faster on three 720p clips and a 1080p one, the same output files
+# (RESULTS.md, cli-ab-parallel).
 VIDEO_DETECTOR_THREADS = 1
 
 
