@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/video.py youtube [--plans] [--turn 90] [--small 20] [--tilt 45]  # YouTube Faces: face-frames left visible
     .venv/bin/python bench/video.py speed [--repeats 3] [--fps 25] # 720p / 1080p: floor, Veil, deface
+    .venv/bin/python bench/video.py speed-all [--repeats 3]  # Veil's CLI and deface on every clip >= 800 px
     .venv/bin/python bench/video.py turn-cost           # quarter-turn passes on upright clips
     .venv/bin/python bench/video.py full-res            # full-resolution pass: YuNet vs CenterFace
 
@@ -409,6 +410,55 @@ def cmd_speed(args) -> None:
         write_section(f"speed-{label}{args.tag}", body)
 
 
+SPEED_ALL_MIN_LONG_SIDE_PX = 800
+
+
+def cmd_speed_all(args) -> None:
+    """Veil's CLI and deface default on every clip of ../shared/eval/clips whose long side is
+    at least SPEED_ALL_MIN_LONG_SIDE_PX: per clip, Veil, deface, then Veil again --repeats - 1
+    times (the same load for both), Veil's median."""
+    require_deface()
+    out_dir = VIDEO_OUT / "speed-all"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for clip in sorted((EVAL_DIR / "clips").rglob("*.mp4")):
+        with av.open(str(clip)) as c:
+            stream = c.streams.video[0]
+            width, height, rate = stream.width, stream.height, float(stream.average_rate)
+            has_audio = bool(c.streams.audio)
+        if max(width, height) < SPEED_ALL_MIN_LONG_SIDE_PX:
+            continue
+        n = count_frames(clip)
+        name = f"{clip.parent.name}/{clip.name}"
+        veil_dst = out_dir / f"{clip.parent.name}_{clip.stem}_veil.mp4"
+        deface_dst = out_dir / f"{clip.parent.name}_{clip.stem}_deface.mp4"
+
+        def veil() -> float:
+            t0 = time.perf_counter()
+            run([str(VEIL_PY), "-m", "app", "anonymize", str(clip), "-o", str(veil_dst), "-q"],
+                veil_dst.with_suffix(".log"))
+            return time.perf_counter() - t0
+        veil_s = [veil()]
+        t0 = time.perf_counter()
+        run([str(DEFACE_BIN), str(clip), "-o", str(deface_dst)] + (["--keep-audio"] if has_audio else []),
+            deface_dst.with_suffix(".log"))
+        deface_s = time.perf_counter() - t0
+        veil_s += [veil() for _ in range(args.repeats - 1)]
+        med = statistics.median(veil_s)
+        print(name, f"Veil {' / '.join(f'{t:.1f}' for t in veil_s)} s, deface {deface_s:.1f} s", flush=True)
+        rows.append([name, f"{width}x{height}", round(rate, 2), n, "yes" if has_audio else "no",
+                     round(n / deface_s, 1), round(n / med, 1), round(deface_s / med, 2),
+                     round(n / med / rate, 2), " / ".join(f"{t:.1f}" for t in veil_s)])
+    body = (f"### Speed on every clip of ../shared/eval/clips at least {SPEED_ALL_MIN_LONG_SIDE_PX} px long\n\n"
+            f"`{command_line()}` ({machine_note()}; per clip: Veil's CLI (`python -m app anonymize CLIP -o OUT -q`, "
+            f"whole process), deface default (--keep-audio where the clip has audio), then Veil again: "
+            f"{args.repeats} Veil runs, median; deface once)\n\n"
+            + md_table(["clip", "size", "clip fps", "frames", "audio", "deface fps", "Veil fps", "x deface",
+                        "x real time", "Veil runs (s)"], rows))
+    write_section("speed-all-clips", body)
+    print(body)
+
+
 # ---------------------------------------------------------------- quarter-turn passes on upright footage
 TURN_COST_CLIPS = ("multi_person/2person.mp4", "multi_person/dance.mp4", "multi_person/obama_short.mp4",
                    "crowds/MOT20-05-raw_even_shorter.mp4", "crowds/MOT20-08-raw_shorter.h264",
@@ -646,11 +696,13 @@ def main() -> None:
     p.add_argument("--skip-deface", action="store_true")
     p.add_argument("--cli", action="store_true", help="also Veil's CLI with its own defaults")
     p.add_argument("veil_args", nargs="*")
+    p = sub.add_parser("speed-all")
+    p.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if args.command == "youtube" and args.tilt and (args.turn or args.small):
         parser.error("--tilt is a run of its own (--turn and --small go together)")
-    {"youtube": cmd_youtube, "speed": cmd_speed, "turn-cost": cmd_turn_cost,
-     "full-res": cmd_full_res}[args.command](args)
+    {"youtube": cmd_youtube, "speed": cmd_speed, "speed-all": cmd_speed_all,
+     "turn-cost": cmd_turn_cost, "full-res": cmd_full_res}[args.command](args)
 
 
 if __name__ == "__main__":
