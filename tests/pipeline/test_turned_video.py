@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from app.pipeline.anonymize import anonymize_video, detection_plan
+from app.pipeline.progress import Cancelled
 from app.pipeline.boxes import scale_boxes
 from app.pipeline.decode import probe_video
 from app.pipeline.schedule import VideoDetectionPlan, video_plan
@@ -269,19 +270,21 @@ def test_full_resolution_turns_probe_one_turn_per_full_resolution_frame():
 
 class ParallelUprightFaceDetector(UprightFaceDetector):
     """UprightFaceDetector that may be called from ``concurrent_calls`` threads at once, and
-    takes long enough (10 ms) for frames to overlap. Records the most calls seen at once."""
+    takes long enough (delay_s) for frames to overlap. Records the most calls seen at once."""
 
-    def __init__(self, concurrent_calls: int) -> None:
+    def __init__(self, concurrent_calls: int, delay_s: float = 0.01) -> None:
         super().__init__()
+        self.delay_s = delay_s
         self.concurrent_calls = concurrent_calls
         self.lock = threading.Lock()
-        self.active = self.most_active = 0
+        self.active = self.most_active = self.started = 0
 
     def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
         with self.lock:
+            self.started += 1
             self.active += 1
             self.most_active = max(self.most_active, self.active)
-        time.sleep(0.01)
+        time.sleep(self.delay_s)
         try:
             return super().detect(image_rgb, max_side_px)
         finally:
@@ -306,3 +309,24 @@ def test_frames_detected_at_once_get_the_passes_of_one_at_a_time(tmp_path, first
         assert all(hidden[first_frame:]), [i for i, h in enumerate(hidden) if not h]
     assert calls[2] == calls[3] == calls[1]
     assert reports[2]["tracks"] == reports[3]["tracks"] == reports[1]["tracks"]
+
+
+def test_cancel_drops_the_frames_queued_for_detection(tmp_path):
+    """Cancelled while frames wait for the detection threads: those frames are not detected
+    (only the ones already running finish), and nothing is written."""
+    source = lying_face_clip(tmp_path / "in.mp4", 0, frames=60)
+    out = tmp_path / "out.mp4"
+    detector = ParallelUprightFaceDetector(2, delay_s=0.05)
+    started_at_cancel = []
+
+    def should_cancel():
+        started_at_cancel.append(detector.started)
+        return True
+    with pytest.raises(Cancelled):
+        anonymize_video(source, out, OPTIONS, detector=detector, progress=lambda p: None,
+                        should_cancel=should_cancel)
+    assert not out.exists()
+    # Cancelled when frame 0 was taken up, with 7 more detection frames submitted: the two
+    # running finish (a probe frame's second pass at most), the others never start.
+    assert started_at_cancel[0] < 12
+    assert detector.started - started_at_cancel[0] <= 2
