@@ -126,8 +126,9 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     ahead = DETECTION_FRAMES_PER_WORKER * workers if workers > 1 else 1
     waiting: deque = deque()  # (frame, Future or None), in frame order
     submitted = 0
+    frames = prefetch(_frames_to_analyse(info, plan))
     try:
-        for frame in prefetch(_frames_to_analyse(info, plan)):
+        for frame in frames:
             index, _, is_cut, sides, image = frame
             detecting = None
             if sides:
@@ -139,8 +140,10 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
                 take_up(*waiting.popleft())
         while waiting:
             take_up(*waiting.popleft())
-    finally:  # on cancel or error, queued frames are dropped; running ones finish
-        pool.shutdown(wait=True, cancel_futures=True)
+    finally:  # on cancel or error, queued frames are dropped at once; running ones finish
+        pool.shutdown(wait=False, cancel_futures=True)
+        frames.close()
+        pool.shutdown(wait=True)
     frame_count = len(pts)
     if frame_count == 0:
         raise InputError(f"{Path(input_path).name!r} has a video stream with zero frames.")
