@@ -56,10 +56,10 @@ VIDEO_SUFFIX = ".mp4"
 SampleFn = Callable[[int, np.ndarray, FaceBoxes, np.ndarray], None]
 
 
-# Detection frames queued per detection thread. Analysis pass on 2 cores, 3 interleaved runs,
-# median (ad hoc): 720p 4.73 s one frame at a time with two threads per call; with one thread
-# per call and 3 frames queued 4.20 s, 8 frames 4.19 s, 16 frames 4.14 s; 1080p 7.42 / 6.85 /
-# 5.87 / 5.84 s; the 720p clip at 25 fps 7.14 / 5.43 / 5.56 / 5.83 s.
+# Detection frames submitted per detection thread. Analysis pass on 2 cores, 3 interleaved
+# runs, median (ad hoc): 720p 4.73 s one frame at a time with two threads per call; with one
+# thread per call and 5 frames submitted at most 4.20 s, 8 frames 4.19 s, 16 frames 4.14 s;
+# 1080p 7.42 / 6.85 / 5.87 / 5.84 s; the 720p clip at 25 fps 7.14 / 5.43 / 5.56 / 5.83 s.
 DETECTION_FRAMES_PER_WORKER = 4
 
 
@@ -120,7 +120,7 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
         pts.append(pts_i)
         meter.advance()
 
-    # Up to DETECTION_FRAMES_PER_WORKER frames per worker are queued, so that the workers keep
+    # Up to DETECTION_FRAMES_PER_WORKER frames per worker are submitted, so that the workers keep
     # busy while the frame in front, a probe frame with several passes, takes several times as
     # long as the others. One frame at a time when the detectors allow one call at a time.
     ahead = DETECTION_FRAMES_PER_WORKER * workers if workers > 1 else 1
