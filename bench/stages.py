@@ -80,7 +80,8 @@ def measure(clip: Path, detector, full_res_detector) -> dict[str, float]:
     t0 = time.perf_counter()
     analysis = analyse_video(clip, options, detector=timed, full_res_detector=timed_full_res)
     analyse_s = time.perf_counter() - t0
-    result["detect (schedule, per frame, all threads' calls added)"] = (timed.seconds + timed_full_res.seconds) / frames
+    result["detect (schedule, per frame, all threads' calls added)"] = (
+        (timed.seconds + timed_full_res.seconds) / frames)
     result["analysis pass"] = analyse_s / frames
 
     per_frame = boxes_per_frame(analysis.tracks, analysis.frame_count)
@@ -121,7 +122,8 @@ def main() -> int:
         clip_1080.parent.mkdir(parents=True, exist_ok=True)
         make_1080p(CLIP_720, clip_1080)
     clips = {"720p": CLIP_720, "1080p": clip_1080}
-    detector, full_res_detector = load_detector(AnonymizeOptions()), load_full_res_detector(AnonymizeOptions())
+    options = AnonymizeOptions()
+    detector, full_res_detector = load_detector(options), load_full_res_detector(options)
     runs: dict[str, list[dict]] = {name: [] for name in clips}
     for _ in range(args.repeats):  # interleaved: each repeat runs every clip
         for name, clip in clips.items():

@@ -25,8 +25,8 @@ from app.pipeline.decide import Policy
 from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_stream,
                                  open_container, probe_video, to_display_rgb, yuv420_planes)
 from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, absorb_contained,
-                                 concurrent_calls, detect_turned, merge_union, mirror_faces, turn_faces_back,
-                                 turn_image, vote)
+                                 concurrent_calls, detect_turned, merge_union, mirror_faces,
+                                 turn_faces_back, turn_image, vote)
 from app.pipeline.schedule import (RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU, STILL_BOX_SCALE,
                                    STILL_MIN_SCORE, STILL_TURN_PROBE, STILL_TURN_SCORE_FLOOR,
                                    STILL_TURNED_SCORE_FACTOR, VIDEO_PROBE_TURNS,
