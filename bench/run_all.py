@@ -23,6 +23,7 @@ STEPS = [
     [PY, "bench/stills_plans.py", "judge", "--write"],
     [PY, "bench/video.py", "youtube"],
     [PY, "bench/video.py", "speed"],
+    [PY, "bench/video.py", "speed-all"],
     [PY, "bench/encoder.py"],
 ]
 
