@@ -32,6 +32,7 @@ from common import (DEFACE_PY, OUT_DIR, SIZE_BUCKETS_PX, VEIL_PY, WIDER_DIR,  # 
 STILLS_OUT = OUT_DIR / "stills"
 CACHE = STILLS_OUT / "cache"
 CACHE_MIN_SCORE = 0.15
+WIDER_LISTS = ("easy", "medium", "hard")  # the columns of WiderImage.difficulty
 
 
 # ---------------------------------------------------------------- detector level
@@ -155,7 +156,8 @@ def mosaic_full(image: np.ndarray, cell_px: int) -> np.ndarray:
 
 def judge(images, variants: dict) -> dict:
     """variants: name -> function(rel_path, input_bgr) -> output_bgr. Returns per-variant stats."""
-    stats = {name: {"vis": {b[0]: [] for b in SIZE_BUCKETS_PX}, "nan": 0, "textured": 0, "lost": 0}
+    stats = {name: {"vis": {b[0]: [] for b in SIZE_BUCKETS_PX}, "nan": 0, "textured": 0, "lost": 0,
+                    "lists": {n: [] for n in WIDER_LISTS}}
              for name in variants}
     for image in images:
         src = cv2.imread(str(WIDER_DIR / "images" / image.rel_path))
@@ -169,7 +171,7 @@ def judge(images, variants: dict) -> dict:
             d_out = fine_detail(to_gray(out))
             corr = face_visibility(d_in, d_out, image.xyxy)
             st = stats[name]
-            for c, s in zip(corr, size):
+            for c, s, lists in zip(corr, size, image.difficulty):
                 bucket = size_bucket(s)
                 if bucket is None:
                     continue
@@ -177,6 +179,10 @@ def judge(images, variants: dict) -> dict:
                     st["nan"] += 1
                     continue
                 st["vis"][bucket].append(c >= 0.5)
+                if s >= 20:
+                    for list_name, in_list in zip(WIDER_LISTS, lists):
+                        if in_list:
+                            st["lists"][list_name].append(c >= 0.5)
             t, lost = textured_blocks_lost(d_in, d_out, image.all_xyxy)
             st["textured"] += t
             st["lost"] += lost
@@ -194,6 +200,12 @@ def visibility_cells(st: dict) -> list:
 
     return ([f"{pct(vis[b[0]])} ({int(np.sum(vis[b[0]]))})" for b in SIZE_BUCKETS_PX]
             + [f"{pct(ge20)} ({int(np.sum(ge20))})", round(100 * st["lost"] / max(st["textured"], 1), 2)])
+
+
+def list_cells(st: dict) -> list:
+    """Visible % (n of all) of the faces >= 20 px on each of WIDER's easy / medium / hard lists."""
+    return [f"{round(100 * float(np.mean(v)), 2) if v else float('nan')} ({int(np.sum(v))} of {len(v)})"
+            for v in (st["lists"][n] for n in WIDER_LISTS)]
 
 
 def from_dir(root: Path):
@@ -253,7 +265,11 @@ def cmd_render(args) -> None:
             "Visible = fine-detail correlation >= 0.5 inside the inner 80% of the GT box. The `check:` rows "
             "validate the criterion: an untouched re-encode must count every face visible, a fully "
             "pixelated photo none. Over-redaction: share of textured 16x16 blocks outside all GT boxes "
-            "(grown 1.6x) whose detail correlation fell below 0.5.\n\n" + md_table(header, rows))
+            "(grown 1.6x) whose detail correlation fell below 0.5.\n\n" + md_table(header, rows)
+            + "\n\nThe faces >= 20 px by WIDER's official easy / medium / hard lists (a face may be on "
+            "several; the hard list holds nearly all): visible % (n of the faces on the list).\n\n"
+            + md_table(["output"] + [f"{n} list, >= 20 px visible % (n of all)" for n in WIDER_LISTS],
+                       [[name] + list_cells(st) for name, st in stats.items()]))
     write_section("stills-render" + args.tag, body)
 
 
