@@ -116,13 +116,35 @@ DEFAULT_PLAN = ("CF 1x + 1.5x (<100 px) + mirrored + 2x (<64 px), RF 0.5x + mirr
                 "(Veil's default)")
 DEFAULT_PASSES = [(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100), (CF2, 64)]
 FIVE_PASSES = DEFAULT_PASSES[:5]  # the default until the 2x pass was added
+ALL_PASSES = [(pass_key(*p), {1.5: 100, 2: 64}.get(p[2], ANY)) for p in PASSES]
 
 
 def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2), yn_alone=0.7,
-         yn_floor=0.0):
+         yn_floor=0.0, votes=2):
     """yn_floor: YuNet's detections under it are dropped before the vote (neither kept alone
-    nor a second opinion), its scores running differently from CenterFace's."""
-    return passes, cf_alone, rf_alone, agree, box_scale, yn_alone, yn_floor
+    nor a second opinion), its scores running differently from CenterFace's. votes: how many
+    passes (the box's own included) must agree on a box it keeps below its pass's alone
+    threshold; 2 is Veil's vote."""
+    return passes, cf_alone, rf_alone, agree, box_scale, yn_alone, yn_floor, votes
+
+
+def vote_of_many(passes, alone_min_scores, agree_min_score: float, agree_min_iou: float,
+                 votes: int, merge=None):
+    """Veil's vote (app.pipeline.detect.vote) asking ``votes`` passes, not two, to agree."""
+    from app.pipeline.boxes import iou_matrix
+    from app.pipeline.detect import merge_union
+    from app.pipeline.types import FaceBoxes
+
+    kept = []
+    for i, (faces, alone) in enumerate(zip(passes, alone_min_scores)):
+        agreeing = np.zeros(len(faces), int)
+        for j, other in enumerate(passes):
+            boxes = other.xyxy[other.score >= agree_min_score]
+            if j != i and len(faces) and len(boxes):
+                agreeing += (iou_matrix(faces.xyxy, boxes) >= agree_min_iou).any(axis=1)
+        keep = (faces.score >= alone) | ((faces.score >= agree_min_score) & (agreeing >= votes - 1))
+        kept.append(faces[keep])
+    return (merge or merge_union)(FaceBoxes.concatenate(kept))
 
 
 PLANS = {
@@ -164,6 +186,11 @@ PLANS = {
         plan([(CF1, ANY)], agree=1.0),
     "RF 0.5x alone, score 0.7":
         plan([(RFH, ANY)], agree=1.0),
+    # Every cached pass (17: CF, RF, YN at 0.5x-2x, some mirrored; enlarged passes limited as
+    # above), kept below its pass's own threshold only when several passes agree on it.
+    **{f"all 17 passes, {votes} passes agree{', box 1.3' if box != 1.2 else ''}":
+       plan(ALL_PASSES, votes=votes, box_scale=("photo", box))
+       for votes, box in ((2, 1.2), (3, 1.2), (4, 1.2), (5, 1.2), (4, 1.3), (5, 1.3))},
     "CF 1x + 2x + both mirrored, RF 1x + 2x + 0.5x + both mirrored, vote (9 passes)":
         plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (CF2F, 64), (RF1, 100), (RF2, 48), (RFH, ANY),
               (RFF, 100), (RF2F, 48)]),
@@ -177,13 +204,15 @@ def plan_faces(dets: dict, rel: str, spec, merge=None):
     from app.pipeline.detect import vote
     from app.pipeline.types import FaceBoxes
 
-    passes, cf_alone, rf_alone, agree, _, yn_alone, yn_floor = spec
+    passes, cf_alone, rf_alone, agree, _, yn_alone, yn_floor, votes = spec
     found, alone = [], []
     for key, max_px in passes:
         xyxy, score = dets[key][rel]
         keep = (long_side_px(xyxy) < max_px) & (score >= (yn_floor if key.startswith("yn") else 0.0))
         found.append(FaceBoxes(xyxy[keep], score[keep], np.full((int(keep.sum()), 5, 2), np.nan, np.float32)))
         alone.append({"cf": cf_alone, "rf": rf_alone, "yn": yn_alone}[key[:2]])
+    if votes != 2:
+        return vote_of_many(found, alone, agree, 0.3, votes, merge)
     return vote(found, alone, agree, 0.3, merge)
 
 
@@ -219,8 +248,10 @@ def cmd_judge(args) -> None:
     from app.pipeline.types import RedactOptions
     from stills import from_dir, judge, visibility_cells
 
-    images = load_wider()[::args.subsample]
+    images = load_wider()[args.offset::args.subsample]
     cache = cache_dir(args.subsample)
+    if not cache.is_dir() or args.offset:  # passes cached for all photos serve any subset
+        cache = cache_dir(1)
     dets = load_cached_passes(cache)
     plans = {n: p for n, p in PLANS.items()
              if all(k in dets for k, _ in p[0]) and (not args.match or args.match in n)}
@@ -257,10 +288,14 @@ def cmd_judge(args) -> None:
             "like `stills.py render`.\n\n" + md_table(["redaction"] + header[1:], rows)))
     elif args.write:
         everything = args.subsample == 1
-        write_section("stills-plans-all" if everything else "stills-plans", (
-            f"### Stills: detection plans judged on the rendered photos{' (all photos)' if everything else ''}\n\n"
+        section, title = (("stills-plans-all", " (all photos)") if everything else
+                          ("stills-plans", "") if (args.subsample, args.offset) == (SUBSAMPLE, 0) else
+                          (f"stills-plans-every{args.subsample}-from{args.offset}",
+                           f" (every {ordinal(args.subsample)} photo from the {ordinal(args.offset + 1)})"))
+        write_section(section, (
+            f"### Stills: detection plans judged on the rendered photos{title}\n\n"
             f"`{command_line()}` ({machine_note()}; "
-            f"{photos_phrase(args.subsample)} WIDER val photos, "
+            f"{photos_phrase(args.subsample)} WIDER val photos{'' if not args.offset else f' from the {ordinal(args.offset + 1)}'}, "
             f"{len(images)} photos; plans whose passes are cached for these photos). "
             "Passes are cached by `bench/stills_plans.py passes` (raw detections >= 0.1); each plan is "
             "combined by Veil's own vote and margins, rendered with Veil's mosaic and judged like "
@@ -270,7 +305,8 @@ def cmd_judge(args) -> None:
             "the pass may only report faces under N px. "
             "Vote: a face is kept when CF scores it >= 0.2, RF >= 0.7, YN >= 0.7, or two passes agree on it "
             "(IoU >= 0.3) at >= 0.1 ('YN counted from 0.5': YuNet's detections under 0.5 are dropped "
-            "first). Box: 1.2x for faces >= 64 px, up to 1.8x for faces <= 32 px, "
+            "first; 'N passes agree': N passes, not two, at >= 0.1). "
+            "Box: 1.2x for faces >= 64 px, up to 1.8x for faces <= 32 px, "
             "unless the plan says otherwise. Detector ms: sum of the passes' cached run times, "
             "measured once each while other work ran: a rough guide only.\n\n" + md_table(header, rows)))
 
@@ -526,6 +562,8 @@ def main() -> None:
     p.add_argument("--subsample", type=int, default=SUBSAMPLE, help="every n-th photo")
     p = sub.add_parser("judge")
     p.add_argument("--match", default="")
+    p.add_argument("--offset", type=int, default=0,
+                   help="start at this photo (with --subsample 2: the two halves, 0 and 1)")
     p.add_argument("--write", action="store_true")
     p.add_argument("--cells", action="store_true", help="Veil's plan with different mosaic cell floors")
     p.add_argument("--subsample", type=int, default=SUBSAMPLE, help="every n-th photo (passes cached first)")
