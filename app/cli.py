@@ -15,7 +15,8 @@ from pathlib import Path
 from app.pipeline.decide import DEFAULT_MIN_SIMILARITY, Policy
 from app.pipeline.errors import VeilError
 from app.pipeline.people import IdentityOptions
-from app.pipeline.schedule import STILL_BOX_SCALE, STILL_MIN_SCORE, STILL_SMALL_FACE_EXTRA_SCALE
+from app.pipeline.schedule import (STILL_BOX_SCALE, STILL_MIN_SCORE, STILL_SMALL_FACE_EXTRA_SCALE,
+                                   THOROUGH_PHOTO_PLAN)
 from app.pipeline.progress import Progress
 from app.pipeline.types import (AnonymizeOptions, DetectOptions, RedactOptions, RedactShape,
                                 RedactStyle, TrackOptions)
@@ -50,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="grow each face box by this factor (default: "
                            f"{TrackOptions.box_scale} for videos, {STILL_BOX_SCALE} for photos, "
                            f"where faces under 64 px get up to {STILL_SMALL_FACE_EXTRA_SCALE} more)")
+    anon.add_argument("--thorough", action="store_true",
+                      help="photos: run 17 detection passes of three networks and hide what 4 of "
+                           "them agree on, with wider margins (box scale "
+                           f"{THOROUGH_PHOTO_PLAN.box_scale}): fewer faces missed, more "
+                           "background hidden, about 3 times slower (bench/RESULTS.md)")
     who = anon.add_mutually_exclusive_group()
     who.add_argument("--only", type=Path, action="append", metavar="PHOTO",
                      help="hide only this person (a photo of one face); repeat for more photos "
@@ -92,12 +98,18 @@ class ProgressBar:
 def run_anonymize(args: argparse.Namespace) -> int:
     from app.pipeline.anonymize import PHOTO_OPTIONS, anonymize_path, is_photo_input
 
-    defaults = PHOTO_OPTIONS if is_photo_input(args.input) else AnonymizeOptions()
+    photos_in = is_photo_input(args.input)
+    if args.thorough and not photos_in:
+        print("veil: --thorough is for photos and folders of photos; videos are searched on "
+              "every frame's schedule already.", file=sys.stderr)
+        return EXIT_INPUT
+    defaults = PHOTO_OPTIONS if photos_in else AnonymizeOptions()
+    default_box_scale = THOROUGH_PHOTO_PLAN.box_scale if args.thorough else defaults.track.box_scale
     try:
         options = AnonymizeOptions(
             detect=DetectOptions(min_score=defaults.detect.min_score if args.min_score is None
-                                 else args.min_score),
-            track=TrackOptions(box_scale=defaults.track.box_scale if args.box_scale is None
+                                 else args.min_score, thorough=args.thorough),
+            track=TrackOptions(box_scale=default_box_scale if args.box_scale is None
                                else args.box_scale),
             redact=RedactOptions(style=args.style, shape=args.shape),
         )

@@ -128,25 +128,6 @@ def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2)
     return passes, cf_alone, rf_alone, agree, box_scale, yn_alone, yn_floor, votes
 
 
-def vote_of_many(passes, alone_min_scores, agree_min_score: float, agree_min_iou: float,
-                 votes: int, merge=None):
-    """Veil's vote (app.pipeline.detect.vote) asking ``votes`` passes, not two, to agree."""
-    from app.pipeline.boxes import iou_matrix
-    from app.pipeline.detect import merge_union
-    from app.pipeline.types import FaceBoxes
-
-    kept = []
-    for i, (faces, alone) in enumerate(zip(passes, alone_min_scores)):
-        agreeing = np.zeros(len(faces), int)
-        for j, other in enumerate(passes):
-            boxes = other.xyxy[other.score >= agree_min_score]
-            if j != i and len(faces) and len(boxes):
-                agreeing += (iou_matrix(faces.xyxy, boxes) >= agree_min_iou).any(axis=1)
-        keep = (faces.score >= alone) | ((faces.score >= agree_min_score) & (agreeing >= votes - 1))
-        kept.append(faces[keep])
-    return (merge or merge_union)(FaceBoxes.concatenate(kept))
-
-
 PLANS = {
     "first photo plan: CF 1x + 2x, score 0.2, box 1.5, no vote":
         plan([(CF1, ANY), (CF2, ANY)], agree=0.2, box_scale=1.5),
@@ -211,9 +192,7 @@ def plan_faces(dets: dict, rel: str, spec, merge=None):
         keep = (long_side_px(xyxy) < max_px) & (score >= (yn_floor if key.startswith("yn") else 0.0))
         found.append(FaceBoxes(xyxy[keep], score[keep], np.full((int(keep.sum()), 5, 2), np.nan, np.float32)))
         alone.append({"cf": cf_alone, "rf": rf_alone, "yn": yn_alone}[key[:2]])
-    if votes != 2:
-        return vote_of_many(found, alone, agree, 0.3, votes, merge)
-    return vote(found, alone, agree, 0.3, merge)
+    return vote(found, alone, agree, 0.3, merge, min_agreeing=votes - 1)
 
 
 def plan_boxes(dets: dict, rel: str, spec) -> np.ndarray:

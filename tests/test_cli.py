@@ -93,6 +93,33 @@ def test_video_output_must_be_mp4(tmp_path):
     assert_one_sentence(veil("anonymize", clip, "-o", tmp_path / "out.mkv"), "MP4")
 
 
+def test_thorough_is_for_photos(tmp_path):
+    clip = make_video(tmp_path / "clip.mp4", frames=3)
+    assert_one_sentence(veil("anonymize", clip, "--thorough"), "--thorough is for photos")
+    assert not (tmp_path / "clip-anonymized.mp4").exists()
+
+
+@pytest.mark.models
+def test_thorough_photo_hides_the_face_with_three_networks(tmp_path, centerface, retinaface, yunet):
+    import cv2
+
+    face = cv2.imread(str(ROOT / "tests" / "data" / "face.png"))
+    photo = np.full((300, 400, 3), 128, np.uint8)
+    photo[100:196, 150:246] = cv2.resize(face, (96, 96), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(tmp_path / "p.png"), photo)
+    report = tmp_path / "r.json"
+    result = veil("anonymize", tmp_path / "p.png", "--thorough", "--report", report)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(report.read_text())
+    assert data["settings"]["detect"]["thorough"] is True
+    assert data["settings"]["track"]["box_scale"] == 1.3  # the thorough plan's margins
+    assert {"centerface.onnx", "retinaface.pb", "yunet.onnx"} <= set(data["models"])
+    out = cv2.imread(str(tmp_path / "p-anonymized.png"))
+    eyes = (slice(125, 160), slice(170, 226))
+    assert np.abs(out[eyes].astype(int) - photo[eyes]).mean() > 10  # the face is hidden
+    assert (out[:60] == photo[:60]).all()  # the grey around it is not
+
+
 @pytest.mark.models
 def test_anonymize_video_writes_output_and_report(tmp_path, centerface):
     clip = make_video(tmp_path / "clip.mp4", frames=5)

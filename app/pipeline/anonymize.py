@@ -27,8 +27,10 @@ from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_strea
 from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, absorb_contained,
                                  concurrent_calls, detect_turned, merge_union, mirror_faces,
                                  turn_faces_back, turn_image, vote)
-from app.pipeline.schedule import (RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU, STILL_BOX_SCALE,
-                                   STILL_MIN_SCORE, STILL_TURN_PROBE, STILL_TURN_SCORE_FLOOR,
+from app.pipeline.schedule import (PHOTO_PLAN, RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU,
+                                   STILL_BOX_SCALE, STILL_MIN_SCORE, STILL_TURN_PROBE,
+                                   STILL_TURN_SCORE_FLOOR, THOROUGH_PHOTO_PLAN,
+                                   PhotoDetectionPlan,
                                    STILL_TURNED_SCORE_FACTOR, VIDEO_PROBE_TURNS,
                                    VIDEO_SURE_UPRIGHT_SCORE, VIDEO_TURNED_SCORE_FACTOR,
                                    VideoDetectionPlan, photo_quarter_turns, still_box_scales,
@@ -502,9 +504,10 @@ def _sha256_or_none(path: Path) -> str | None:
     return models.sha256_file(path) if path.is_file() else None
 
 
-def _model_hashes(photos: bool = False) -> dict[str, str]:
-    used = (models.CENTERFACE_ORIGINAL, models.CENTERFACE) + (
-        (models.RETINAFACE,) if photos else (models.YUNET_ORIGINAL, models.YUNET))
+def _model_hashes(photos: bool = False, thorough: bool = False) -> dict[str, str]:
+    """The model files a run used: YuNet runs on videos and on thorough photos."""
+    used = (models.CENTERFACE_ORIGINAL, models.CENTERFACE) + ((models.RETINAFACE,) if photos else ()) + (
+        (models.YUNET_ORIGINAL, models.YUNET) if thorough or not photos else ())
     return {m.name: m.sha256 for m in used}
 
 
@@ -556,18 +559,29 @@ def video_report(input_path: Path, output_path: Path, analysis: Analysis,
 PhotoDetectors = Mapping[str, FaceDetector]
 
 
+def photo_plan(options: AnonymizeOptions) -> PhotoDetectionPlan:
+    return THOROUGH_PHOTO_PLAN if options.detect.thorough else PHOTO_PLAN
+
+
 def load_photo_detectors(options: AnonymizeOptions) -> dict[str, FaceDetector]:
-    """Both networks of the photo plan, keeping every face down to the agreement threshold."""
+    """The networks of the photo plan (CenterFace and RetinaFace; YuNet too when thorough),
+    keeping every face down to the agreement threshold."""
     from app.pipeline.retinaface import RetinaFace
 
     floor = options.detect.min_score / 2
-    return {"centerface": CenterFace(min_score=floor), "retinaface": RetinaFace(min_score=floor)}
+    detectors = {"centerface": CenterFace(min_score=floor), "retinaface": RetinaFace(min_score=floor)}
+    if options.detect.thorough:
+        from app.pipeline.yunet import YuNet
+
+        detectors["yunet"] = YuNet(min_score=floor)
+    return detectors
 
 
 def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray,
-                 min_score: float = STILL_MIN_SCORE, quarter_turns: bool = True) -> FaceBoxes:
-    """Faces in one photo: every pass of ``schedule.STILL_PASSES`` whose detector is given
-    (a single detector stands for CenterFace), combined by ``detect.vote``.
+                 min_score: float = STILL_MIN_SCORE, quarter_turns: bool = True,
+                 plan: PhotoDetectionPlan = PHOTO_PLAN) -> FaceBoxes:
+    """Faces in one photo: every pass of ``plan`` whose detector is given (a single detector
+    stands for CenterFace), combined by ``detect.vote``.
 
     With quarter_turns, the first pass also runs on the photo turned 1-3 quarters: the whole
     plan runs on the turn that sets the photo upright (``schedule.photo_quarter_turns``), and
@@ -575,11 +589,11 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
     if not isinstance(detectors, Mapping):
         detectors = {"centerface": detectors}
     h, w = image_rgb.shape[:2]
-    plan = still_plan((h, w))
+    sides = still_plan((h, w), plan.passes)
     probe = detectors.get(STILL_TURN_PROBE.detector) if quarter_turns else None
     probed: dict[int, FaceBoxes] = {}
     if probe is not None:
-        probe_side = next(side for p, side in plan if p == STILL_TURN_PROBE)
+        probe_side = next(side for p, side in sides if p == STILL_TURN_PROBE)
         for turns in range(4):
             turned = turn_image(image_rgb, turns)
             probed[turns] = turn_faces_back(probe.detect(turned, probe_side), turns,
@@ -590,7 +604,7 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
     upright_wh = (upright.shape[1], upright.shape[0])
     mirrored = None
     found, alone_min_scores = [], []
-    for still_pass, side_px in plan:
+    for still_pass, side_px in sides:
         detector = detectors.get(still_pass.detector)
         if detector is None:
             continue
@@ -612,7 +626,8 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
         if turns != upright_turns:
             found.append(faces[faces.score >= turned_min_score])
             alone_min_scores.append(turned_min_score)
-    return vote(found, alone_min_scores, min_score / 2, STILL_AGREE_MIN_IOU)
+    return vote(found, alone_min_scores, min_score / 2, STILL_AGREE_MIN_IOU,
+                min_agreeing=plan.agreeing_passes)
 
 
 def still_hide_boxes(faces: FaceBoxes, box_scale: float, image_wh: tuple[int, int]) -> np.ndarray:
@@ -637,7 +652,7 @@ def anonymize_image(input_path: Path, output_path: Path,
     image = read_image(input_path)
     detector = detector or load_photo_detectors(options)
     rgb = np.ascontiguousarray(image[..., :3])
-    faces = detect_still(detector, rgb, options.detect.min_score)
+    faces = detect_still(detector, rgb, options.detect.min_score, plan=photo_plan(options))
     h, w = rgb.shape[:2]
     hide_xyxy = still_hide_boxes(faces, options.track.box_scale, (w, h))
     redacted = redact_frame(rgb, list(hide_xyxy), options.redact)
@@ -648,7 +663,7 @@ def anonymize_image(input_path: Path, output_path: Path,
         "kind": "image",
         "input": {"path": str(input_path), "sha256": _sha256_or_none(input_path)},
         "output": {"path": str(output_path), "sha256": _sha256_or_none(output_path)},
-        "models": _model_hashes(photos=True),
+        "models": _model_hashes(photos=True, thorough=options.detect.thorough),
         "settings": options.to_dict(),
         "width": w, "height": h,
         "faces": [{"xyxy": [round(float(v), 1) for v in box], "score": round(float(s), 3),
@@ -679,7 +694,7 @@ def anonymize_folder(input_dir: Path, output_dir: Path,
         meter.advance()
     meter.report(final=True)
     return {"kind": "folder", "input": str(input_dir), "output": str(output_dir),
-            "models": _model_hashes(photos=True), "settings": options.to_dict(), "files": files}
+            "models": _model_hashes(photos=True, thorough=options.detect.thorough), "settings": options.to_dict(), "files": files}
 
 
 def is_photo_input(input_path: Path) -> bool:

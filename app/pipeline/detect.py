@@ -245,19 +245,21 @@ def turn_faces_back(faces: FaceBoxes, turns: int, turned_wh: tuple[int, int]) ->
 
 
 def vote(passes: list[FaceBoxes], alone_min_scores: list[float], agree_min_score: float,
-         agree_min_iou: float, merge: Callable[[FaceBoxes], FaceBoxes] | None = None) -> FaceBoxes:
+         agree_min_iou: float, merge: Callable[[FaceBoxes], FaceBoxes] | None = None,
+         min_agreeing: int = 1) -> FaceBoxes:
     """Faces from several passes: a box is kept when its own pass is sure of it
-    (score >= that pass's alone_min_score) or when a box of another pass overlaps it
-    (IoU >= agree_min_iou), both at >= agree_min_score. Kept boxes are merged by ``merge``:
-    ``merge_union`` unless given (the benchmark asks for plain NMS to score detections)."""
+    (score >= that pass's alone_min_score) or when boxes of ``min_agreeing`` other passes
+    overlap it (IoU >= agree_min_iou), all at >= agree_min_score. Kept boxes are merged by
+    ``merge``: ``merge_union`` unless given (the benchmark asks for plain NMS to score
+    detections)."""
     kept = []
     for i, (faces, alone) in enumerate(zip(passes, alone_min_scores)):
         candidates = faces.score >= agree_min_score
-        others = [p.xyxy[p.score >= agree_min_score] for j, p in enumerate(passes) if j != i]
-        others = np.concatenate(others) if others else np.zeros((0, 4), np.float32)
-        agreed = np.zeros(len(faces), bool)
-        if len(faces) and len(others):
-            agreed = (iou_matrix(faces.xyxy, others) >= agree_min_iou).any(axis=1)
-        keep = (faces.score >= alone) | (candidates & agreed)
+        agreeing = np.zeros(len(faces), int)
+        for j, other in enumerate(passes):
+            boxes = other.xyxy[other.score >= agree_min_score]
+            if j != i and len(faces) and len(boxes):
+                agreeing += (iou_matrix(faces.xyxy, boxes) >= agree_min_iou).any(axis=1)
+        keep = (faces.score >= alone) | (candidates & (agreeing >= min_agreeing))
         kept.append(FaceBoxes(faces.xyxy[keep], faces.score[keep], faces.landmarks[keep]))
     return (merge or merge_union)(FaceBoxes.concatenate(kept))

@@ -36,7 +36,7 @@ import numpy as np
 class StillPass:
     """One detector run over a photo.
 
-    detector: "centerface" or "retinaface". scale: times the photo's base long side.
+    detector: "centerface", "retinaface" or "yunet". scale: times the photo's base long side.
     mirrored: run on the left-right mirrored photo. max_face_px: largest face (longer side,
     photo pixels) this pass may report.
     """
@@ -78,7 +78,7 @@ STILL_TURN_MIN_GAIN = 0.3
 STILL_MIN_SIDE_PX = 640
 STILL_MAX_SIDE_PX = 2600
 STILL_MIN_SCORE = 0.2          # CenterFace alone
-RETINAFACE_MIN_SCORE = 0.7     # RetinaFace alone (its scores run higher)
+RETINAFACE_MIN_SCORE = 0.7     # RetinaFace (and YuNet, in thorough photos) alone: scores run higher
 STILL_AGREE_MIN_IOU = 0.3      # two passes agree when their boxes overlap this much
 # Hidden area: box_scale (1.2 by default) times the detected box for faces >= 64 px, growing
 # to box_scale + 0.6 for faces <= 32 px, whose detected boxes are the least precise. Measured
@@ -90,7 +90,58 @@ STILL_SMALL_FACE_EXTRA_SCALE = 0.6
 STILL_SMALL_FACE_PX = (32, 64)
 
 
-def still_plan(image_hw: tuple[int, int]) -> list[tuple[StillPass, int]]:
+@dataclass(frozen=True)
+class PhotoDetectionPlan:
+    """The passes over a photo and how their faces are combined (``detect.vote``).
+
+    agreeing_passes: how many other passes must find a box (IoU >= STILL_AGREE_MIN_IOU, at >=
+        half of min_score) for it to be kept below its own pass's threshold.
+    box_scale: the hidden area's scale for faces >= 64 px (smaller faces get more:
+        still_box_scales), unless the user gives one.
+    """
+
+    passes: tuple[StillPass, ...]
+    agreeing_passes: int = 1
+    box_scale: float = STILL_BOX_SCALE
+
+
+PHOTO_PLAN = PhotoDetectionPlan(STILL_PASSES)
+# Thorough photos (--thorough), for when no face may be left and lost background matters
+# less: every pass of the three networks (17: CenterFace, RetinaFace and YuNet, video's small-
+# face detector, at half size, their own size, 1.5x (faces under 100 px) and 2x (under 64 px),
+# some mirrored). So many passes make two of them agreeing on a false detection cheap, so a
+# box under its own pass's threshold needs 4 passes; 1.3x hidden areas. All 293 WIDER val
+# photos (bench/stills_plans.py judge; RESULTS.md, stills-plans-all), faces >= 20 px left
+# visible / 10-20 px visible / background lost, detector time per photo:
+#   PHOTO_PLAN                                   1.27% (21) / 2.97% / 2.44%, ~1 s
+#   17 passes, 2 agreeing (Veil's vote)          0.42% (7)  / 1.38% / 17.0%
+#   17 passes, 4 agreeing                        0.48% (8)  / 2.20% / 6.26%
+#   17 passes, 4 agreeing, 1.3x (this plan)      0.30% (5)  / 2.00% / 7.05%, ~3.8 s
+# Chosen on all the photos; each half of them alone (every 2nd photo, stills-plans-every2-from0
+# and -from1): 0.24% (2) and 0.37% (3) of faces >= 20 px visible.
+THOROUGH_PHOTO_PLAN = PhotoDetectionPlan((
+    StillPass("centerface", 1.0),
+    StillPass("centerface", 1.5, max_face_px=100),
+    StillPass("centerface", 1.0, mirrored=True),
+    StillPass("centerface", 2.0, max_face_px=64),
+    StillPass("centerface", 2.0, mirrored=True, max_face_px=64),
+    StillPass("centerface", 0.5),
+    StillPass("retinaface", 1.0),
+    StillPass("retinaface", 2.0, max_face_px=64),
+    StillPass("retinaface", 0.5),
+    StillPass("retinaface", 1.0, mirrored=True),
+    StillPass("retinaface", 2.0, mirrored=True, max_face_px=64),
+    StillPass("yunet", 1.0),
+    StillPass("yunet", 1.5, max_face_px=100),
+    StillPass("yunet", 2.0, max_face_px=64),
+    StillPass("yunet", 1.0, mirrored=True),
+    StillPass("yunet", 2.0, mirrored=True, max_face_px=64),
+    StillPass("yunet", 0.5),
+), agreeing_passes=3, box_scale=1.3)
+
+
+def still_plan(image_hw: tuple[int, int],
+               passes: tuple[StillPass, ...] = STILL_PASSES) -> list[tuple[StillPass, int]]:
     """(pass, detector input long side in px) for each pass over one photo of (height, width).
 
     On photos already larger than STILL_MAX_SIDE_PX an enlarged pass comes out at the photo's
@@ -99,7 +150,7 @@ def still_plan(image_hw: tuple[int, int]) -> list[tuple[StillPass, int]]:
     """
     base = max(max(image_hw), STILL_MIN_SIDE_PX)
     plan, seen = [], set()
-    for p in STILL_PASSES:
+    for p in passes:
         side = (min(round(base * p.scale), max(STILL_MAX_SIDE_PX, base)) if p.scale > 1
                 else round(base * p.scale))
         if (p.detector, p.mirrored, side) not in seen:

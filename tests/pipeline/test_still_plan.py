@@ -8,7 +8,8 @@ import pytest
 
 from app.pipeline.anonymize import detect_still, still_hide_boxes
 from app.pipeline.detect import merge_nms, mirror_faces, vote
-from app.pipeline.schedule import STILL_PASSES, photo_quarter_turns, still_box_scales, still_plan
+from app.pipeline.schedule import (STILL_PASSES, THOROUGH_PHOTO_PLAN, photo_quarter_turns,
+                                   still_box_scales, still_plan)
 from app.pipeline.types import FaceBoxes
 
 FACE_PNG = Path(__file__).resolve().parents[1] / "data" / "face.png"
@@ -60,6 +61,57 @@ def test_vote_below_the_agreement_floor_is_dropped():
     a = faces([[0, 0, 20, 20]], [0.09])
     b = faces([[0, 0, 20, 20]], [0.09])
     assert len(vote([a, b], [0.2, 0.2], 0.1, 0.3)) == 0
+
+
+def test_vote_can_ask_more_passes_to_agree():
+    weak = [10, 10, 30, 30]
+    sure = faces([[200, 200, 240, 240]], [0.9])
+    for seen_by, kept_up_to in ((2, 1), (3, 2), (4, 3)):
+        # the weak face (0.12) in seen_by of 5 passes; the sure one in the first pass only
+        passes = [faces([weak] * (i < seen_by) + ([[200, 200, 240, 240]] if i == 0 else []),
+                        [0.12] * (i < seen_by) + ([0.9] if i == 0 else [])) for i in range(5)]
+        for min_agreeing in (1, 2, 3, 4):
+            kept = vote(passes, [0.2] * 5, 0.1, 0.3, min_agreeing=min_agreeing)
+            expected = [[10, 10, 30, 30]] * (min_agreeing <= kept_up_to) + sure.xyxy.tolist()
+            assert sorted(kept.xyxy.tolist()) == expected, (seen_by, min_agreeing)
+
+
+class SideDetector:
+    """Answers one face, with one score, at the detector input sizes given (mirrored or not);
+    records every (size, mirrored) it was asked for."""
+
+    def __init__(self, answers):
+        self.answers, self.asked = answers, []
+
+    def detect(self, image_rgb, max_side_px):
+        mirrored = bool(image_rgb[0, -1, 0] == 255)  # the marker, top-left, lands top-right
+        self.asked.append((max_side_px, mirrored))
+        if (max_side_px, mirrored) in self.answers:
+            xyxy = [20, 20, 60, 60] if not mirrored else [1024 - 60, 20, 1024 - 20, 60]
+            return faces([xyxy], [self.answers[(max_side_px, mirrored)]])
+        return FaceBoxes.empty()
+
+
+def test_thorough_plan_runs_every_pass_of_three_networks_and_asks_four_to_agree():
+    image = np.zeros((768, 1024, 3), np.uint8)
+    image[0, 0] = 255
+    assert {p.detector for p in THOROUGH_PHOTO_PLAN.passes} == {"centerface", "retinaface", "yunet"}
+    assert THOROUGH_PHOTO_PLAN.passes[0] == STILL_PASSES[0]  # the quarter-turn probe
+    for answering, kept in ((3, False), (4, True)):
+        # a weak face (0.15: under every network's own threshold) in `answering` passes
+        centerface = SideDetector({(2048, False): 0.15, (512, False): 0.15})
+        retinaface = SideDetector({(2048, True): 0.15})
+        yunet = SideDetector({(1536, False): 0.15} if answering == 4 else {})
+        found = detect_still({"centerface": centerface, "retinaface": retinaface, "yunet": yunet},
+                             image, plan=THOROUGH_PHOTO_PLAN)
+        assert len(found) == int(kept)
+        # the default plan has one of these passes (CenterFace at 2x) and never asks YuNet
+        asked = list(yunet.asked)
+        default = detect_still({"centerface": centerface, "retinaface": retinaface, "yunet": yunet}, image)
+        assert len(default) == 0 and yunet.asked == asked
+    assert centerface.asked[4:9] == [(1536, False), (1024, True), (2048, False), (2048, True), (512, False)]
+    assert retinaface.asked[:5] == [(1024, False), (2048, False), (512, False), (1024, True), (2048, True)]
+    assert yunet.asked[:6] == [(1024, False), (1536, False), (2048, False), (1024, True), (2048, True), (512, False)]
 
 
 def test_mirror_faces_maps_boxes_back():
