@@ -30,11 +30,10 @@ from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, absorb_c
 from app.pipeline.schedule import (PHOTO_PLAN, RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU,
                                    STILL_BOX_SCALE, STILL_MIN_SCORE, STILL_TURN_PROBE,
                                    STILL_TURN_SCORE_FLOOR, THOROUGH_PHOTO_PLAN,
-                                   PhotoDetectionPlan,
                                    STILL_TURNED_SCORE_FACTOR, VIDEO_PROBE_TURNS,
                                    VIDEO_SURE_UPRIGHT_SCORE, VIDEO_TURNED_SCORE_FACTOR,
-                                   VideoDetectionPlan, photo_quarter_turns, still_box_scales,
-                                   still_plan, VIDEO_FULL_RES_MAX_BASE_FACE_PX,
+                                   PhotoDetectionPlan, VideoDetectionPlan, photo_quarter_turns,
+                                   still_box_scales, still_plan, VIDEO_FULL_RES_MAX_BASE_FACE_PX,
                                    VIDEO_SMALL_FACE_BASE_PX, video_plan)
 from app.pipeline.embed import FaceEmbedder
 from app.pipeline.images import read_image, write_image
@@ -506,8 +505,9 @@ def _sha256_or_none(path: Path) -> str | None:
 
 def _model_hashes(photos: bool = False, thorough: bool = False) -> dict[str, str]:
     """The model files a run used: YuNet runs on videos and on thorough photos."""
-    used = (models.CENTERFACE_ORIGINAL, models.CENTERFACE) + ((models.RETINAFACE,) if photos else ()) + (
-        (models.YUNET_ORIGINAL, models.YUNET) if thorough or not photos else ())
+    used = ((models.CENTERFACE_ORIGINAL, models.CENTERFACE)
+            + ((models.RETINAFACE,) if photos else ())
+            + ((models.YUNET_ORIGINAL, models.YUNET) if thorough or not photos else ()))
     return {m.name: m.sha256 for m in used}
 
 
@@ -694,7 +694,8 @@ def anonymize_folder(input_dir: Path, output_dir: Path,
         meter.advance()
     meter.report(final=True)
     return {"kind": "folder", "input": str(input_dir), "output": str(output_dir),
-            "models": _model_hashes(photos=True, thorough=options.detect.thorough), "settings": options.to_dict(), "files": files}
+            "models": _model_hashes(photos=True, thorough=options.detect.thorough),
+            "settings": options.to_dict(), "files": files}
 
 
 def is_photo_input(input_path: Path) -> bool:

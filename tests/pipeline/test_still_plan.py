@@ -111,7 +111,8 @@ def test_thorough_plan_runs_every_pass_of_three_networks_and_asks_four_to_agree(
         assert len(default) == 0 and yunet.asked == asked
     assert centerface.asked[4:9] == [(1536, False), (1024, True), (2048, False), (2048, True), (512, False)]
     assert retinaface.asked[:5] == [(1024, False), (2048, False), (512, False), (1024, True), (2048, True)]
-    assert yunet.asked[:6] == [(1024, False), (1536, False), (2048, False), (1024, True), (2048, True), (512, False)]
+    assert yunet.asked[:6] == [(1024, False), (1536, False), (2048, False), (1024, True),
+                               (2048, True), (512, False)]
 
 
 def test_mirror_faces_maps_boxes_back():
