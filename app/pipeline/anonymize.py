@@ -27,7 +27,7 @@ from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_strea
 from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, absorb_contained,
                                  concurrent_calls, detect_turned, merge_union, mirror_faces,
                                  turn_faces_back, turn_image, vote)
-from app.pipeline.schedule import (PHOTO_PLAN, RETINAFACE_MIN_SCORE, STILL_AGREE_MIN_IOU,
+from app.pipeline.schedule import (PHOTO_PLAN, OTHER_NETWORKS_MIN_SCORE, STILL_AGREE_MIN_IOU,
                                    STILL_BOX_SCALE, STILL_MIN_SCORE, STILL_TURN_PROBE,
                                    STILL_TURN_SCORE_FLOOR, THOROUGH_PHOTO_PLAN,
                                    STILL_TURNED_SCORE_FACTOR, VIDEO_PROBE_TURNS,
@@ -620,7 +620,7 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
         keep = long_side_px(faces.xyxy) < still_pass.max_face_px
         found.append(faces[keep])
         alone_min_scores.append(min_score if still_pass.detector == "centerface"
-                                else max(RETINAFACE_MIN_SCORE, min_score))
+                                else max(OTHER_NETWORKS_MIN_SCORE, min_score))
     turned_min_score = STILL_TURNED_SCORE_FACTOR * min_score
     for turns, faces in probed.items():
         if turns != upright_turns:

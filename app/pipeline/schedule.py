@@ -19,8 +19,8 @@ import numpy as np
 #   invent large faces), on the mirrored photo, and at 2x (faces under 64 px);
 # - RetinaFace (app/pipeline/retinaface.py) at half size (large faces) and on the mirrored
 #   photo (faces under 100 px).
-# A face is kept when CenterFace scores it >= min_score (0.2), RetinaFace >= RETINAFACE_MIN_SCORE,
-# or when two passes agree on it (IoU >= 0.3) at >= half of min_score.
+# A face is kept when CenterFace scores it >= min_score (0.2), RetinaFace >=
+# OTHER_NETWORKS_MIN_SCORE, or when two passes agree on it (IoU >= 0.3) at >= half of min_score.
 # Faces >= 20 px left visible / 10-20 px visible / textured background lost, all 293 photos:
 #   deface default 6.2% / 31.2% / 0.65%; CenterFace 1x + 2x alone (the first photo plan)
 #   4.5% / 8.2% / 0.89%; without the 2x pass 1.39% / 4.41% / 2.13% (795 ms of detector time);
@@ -78,7 +78,7 @@ STILL_TURN_MIN_GAIN = 0.3
 STILL_MIN_SIDE_PX = 640
 STILL_MAX_SIDE_PX = 2600
 STILL_MIN_SCORE = 0.2          # CenterFace alone
-RETINAFACE_MIN_SCORE = 0.7     # RetinaFace (and YuNet, in thorough photos) alone: scores run higher
+OTHER_NETWORKS_MIN_SCORE = 0.7  # RetinaFace and YuNet (thorough photos) alone: scores run higher
 STILL_AGREE_MIN_IOU = 0.3      # two passes agree when their boxes overlap this much
 # Hidden area: box_scale (1.2 by default) times the detected box for faces >= 64 px, growing
 # to box_scale + 0.6 for faces <= 32 px, whose detected boxes are the least precise. Measured
