@@ -15,7 +15,7 @@ from pathlib import Path
 from app.pipeline.decide import DEFAULT_MIN_SIMILARITY, Policy
 from app.pipeline.errors import VeilError
 from app.pipeline.people import IdentityOptions
-from app.pipeline.schedule import (STILL_BOX_SCALE, STILL_MIN_SCORE, STILL_SMALL_FACE_EXTRA_SCALE,
+from app.pipeline.schedule import (FAST_PHOTO_PLAN, STILL_MIN_SCORE, STILL_SMALL_FACE_EXTRA_SCALE,
                                    THOROUGH_PHOTO_PLAN)
 from app.pipeline.progress import Progress
 from app.pipeline.types import (AnonymizeOptions, DetectOptions, RedactOptions, RedactShape,
@@ -46,16 +46,23 @@ def build_parser() -> argparse.ArgumentParser:
     anon.add_argument("--min-score", type=float,
                       help="detection score threshold in 0..1; lower hides more (default: "
                            f"{DetectOptions.min_score} for videos, {STILL_MIN_SCORE} for photos, where "
-                           "faces two passes agree on are kept down to half of it)")
+                           f"faces {THOROUGH_PHOTO_PLAN.agreeing_passes + 1} passes agree on "
+                           f"({FAST_PHOTO_PLAN.agreeing_passes + 1} with --fast) are kept down to "
+                           "half of it)")
     anon.add_argument("--box-scale", type=float,
                       help="grow each face box by this factor (default: "
-                           f"{TrackOptions.box_scale} for videos, {STILL_BOX_SCALE} for photos, "
-                           f"where faces under 64 px get up to {STILL_SMALL_FACE_EXTRA_SCALE} more)")
-    anon.add_argument("--thorough", action="store_true",
-                      help="photos: run 17 detection passes of three networks and hide what 4 of "
-                           "them agree on, with wider margins (box scale "
-                           f"{THOROUGH_PHOTO_PLAN.box_scale}): fewer faces missed, more "
-                           "background hidden, about 3 times slower (bench/RESULTS.md)")
+                           f"{TrackOptions.box_scale} for videos, {THOROUGH_PHOTO_PLAN.box_scale} for "
+                           f"photos, {FAST_PHOTO_PLAN.box_scale} with --fast; photo faces under 64 px "
+                           f"get up to {STILL_SMALL_FACE_EXTRA_SCALE} more)")
+    plan = anon.add_mutually_exclusive_group()
+    plan.add_argument("--thorough", action="store_true",
+                      help="photos (the default): 17 detection passes of three networks, a face "
+                           "hidden where 4 of them agree on it: the fewest faces missed")
+    plan.add_argument("--fast", action="store_true",
+                      help="photos: 6 detection passes of two networks instead, with narrower "
+                           f"margins (box scale {FAST_PHOTO_PLAN.box_scale}): about 3 times faster "
+                           "and less background hidden, but 4 times as many faces of 20 px and "
+                           "more missed (bench/RESULTS.md)")
     who = anon.add_mutually_exclusive_group()
     who.add_argument("--only", type=Path, action="append", metavar="PHOTO",
                      help="hide only this person (a photo of one face); repeat for more photos "
@@ -96,20 +103,19 @@ class ProgressBar:
 
 
 def run_anonymize(args: argparse.Namespace) -> int:
-    from app.pipeline.anonymize import PHOTO_OPTIONS, anonymize_path, is_photo_input
+    from app.pipeline.anonymize import FAST_PHOTO_OPTIONS, PHOTO_OPTIONS, anonymize_path, is_photo_input
 
     photos_in = is_photo_input(args.input)
-    if args.thorough and not photos_in:
-        print("veil: --thorough is for photos and folders of photos; videos are searched on "
-              "every frame's schedule already.", file=sys.stderr)
+    if (args.thorough or args.fast) and not photos_in:
+        print(f"veil: --{'fast' if args.fast else 'thorough'} is for photos and folders of "
+              "photos; videos are searched on every frame's schedule already.", file=sys.stderr)
         return EXIT_INPUT
-    defaults = PHOTO_OPTIONS if photos_in else AnonymizeOptions()
-    default_box_scale = THOROUGH_PHOTO_PLAN.box_scale if args.thorough else defaults.track.box_scale
+    defaults = (FAST_PHOTO_OPTIONS if args.fast else PHOTO_OPTIONS) if photos_in else AnonymizeOptions()
     try:
         options = AnonymizeOptions(
             detect=DetectOptions(min_score=defaults.detect.min_score if args.min_score is None
-                                 else args.min_score, thorough=args.thorough),
-            track=TrackOptions(box_scale=default_box_scale if args.box_scale is None
+                                 else args.min_score, thorough=defaults.detect.thorough),
+            track=TrackOptions(box_scale=defaults.track.box_scale if args.box_scale is None
                                else args.box_scale),
             redact=RedactOptions(style=args.style, shape=args.shape),
         )

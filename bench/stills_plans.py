@@ -457,7 +457,8 @@ def turned_back(root: Path, turns: int):
 def cmd_turns(args) -> None:
     """Veil's photo detection (``detect_still``, in-process) on WIDER photos turned 0-3 quarter
     turns, with and without its quarter-turn passes; outputs are turned back and judged like
-    ``judge``."""
+    ``judge``. The fast plan (``--fast``) unless --thorough: then the photo default, at each
+    turn, without the variants."""
     from unittest import mock
 
     import app.pipeline.anonymize as anonymize
@@ -465,8 +466,12 @@ def cmd_turns(args) -> None:
     from stills import judge, visibility_cells
 
     images = load_wider()[::args.subsample]
-    detectors = {"centerface": MemoDetector(detector_for("cf")), "retinaface": MemoDetector(detector_for("rf"))}
-    options = anonymize.PHOTO_OPTIONS
+    names = ("cf", "rf", "yn") if args.thorough else ("cf", "rf")
+    detectors = {{"cf": "centerface", "rf": "retinaface", "yn": "yunet"}[n]: MemoDetector(detector_for(n))
+                 for n in names}
+    options = anonymize.PHOTO_OPTIONS if args.thorough else anonymize.FAST_PHOTO_OPTIONS
+    photo_plan = anonymize.photo_plan(options)
+    plan_name = "Veil's default" if args.thorough else "Veil's fast plan"
     spent = {}
 
     def variant(name, degrees, quarter_turns=True, turned_min_score=None, turn_photo=True):
@@ -485,7 +490,8 @@ def cmd_turns(args) -> None:
             with contextlib.ExitStack() as stack:
                 for p in patches:
                     stack.enter_context(p)
-                faces = anonymize.detect_still(detectors, rgb, options.detect.min_score, quarter_turns)
+                faces = anonymize.detect_still(detectors, rgb, options.detect.min_score, quarter_turns,
+                                               plan=photo_plan)
             spent[name] = spent.get(name, 0.0) + sum(d.spent for d in detectors.values()) - before
             hide = anonymize.still_hide_boxes(faces, options.track.box_scale, (rgb.shape[1], rgb.shape[0]))
             out = redact_frame(turned, list(hide), options.redact)
@@ -493,15 +499,18 @@ def cmd_turns(args) -> None:
         return name, produce
 
     variants = dict([
-        *(variant(f"photo turned {d} degrees, no quarter-turn passes (the plan before)", d, False)
-          for d in (0, 90, 180, 270)),
-        *(variant(f"photo turned {d} degrees, Veil's default (quarter turns, turned faces kept at >= 0.4)", d)
+        *(variant(f"photo turned {d} degrees, {plan_name} (quarter turns, turned faces kept at >= 0.4)", d)
           for d in (0, 90, 180, 270)),
         variant("photo turned 180 degrees, quarter-turn passes but the photo never turned upright "
                 "(as for one upside-down person in an upright photo)", 180, turn_photo=False),
-        *(variant(f"photo turned {d} degrees, turned faces kept at >= {t}", d, turned_min_score=t)
-          for t in (0.3, 0.5) for d in (0, 180)),
     ])
+    if not args.thorough:  # what the fast plan's quarter-turn settings were chosen from
+        variants |= dict([
+            *(variant(f"photo turned {d} degrees, no quarter-turn passes (the plan before)", d, False)
+              for d in (0, 90, 180, 270)),
+            *(variant(f"photo turned {d} degrees, turned faces kept at >= {t}", d, turned_min_score=t)
+              for t in (0.3, 0.5) for d in (0, 180)),
+        ])
     if DEFACE_BIN.exists():  # deface on the same turned photos (bench/setup_deface.sh installs it)
         for degrees in (0, 90, 180, 270):
             out = OUT_DIR / "stills" / f"deface-every{args.subsample}-turned{degrees}"
@@ -517,11 +526,12 @@ def cmd_turns(args) -> None:
     header = ["photos and plan"] + [f"{b[0]} px visible % (n)" for b in SIZE_BUCKETS_PX] + [
         ">=20 px visible % (n)", "over-redaction %", "detector ms / photo"]
     if args.write:
-        write_section("stills-turns", (
-            "### Stills: photos turned a quarter or half turn\n\n"
+        write_section("stills-turns" + ("-thorough" if args.thorough else ""), (
+            f"### Stills: photos turned a quarter or half turn{', the default plan' if args.thorough else ''}\n\n"
             f"`{command_line()}` ({machine_note()}; {photos_phrase(args.subsample)} WIDER val "
             f"photos, {len(images)}). Each photo is turned counter-clockwise before Veil's photo "
-            "detection (`detect_still`, in-process, with the CLI's defaults) and its redaction; the "
+            f"detection (`detect_still`, in-process, with the CLI's {'defaults' if args.thorough else '--fast plan'}) "
+            "and its redaction; the "
             "output is turned back and judged like `judge` (visible: fine-detail correlation >= 0.5 "
             "in the inner 80% of the face; over-redaction: textured 16x16 blocks outside every face "
             "grown 1.6x that lost their detail). Turned photos stand in for scans and photos whose "
@@ -551,6 +561,8 @@ def main() -> None:
     p.add_argument("--subsample", type=int, default=SUBSAMPLE, help="every n-th photo (passes cached first)")
     p = sub.add_parser("turns")
     p.add_argument("--write", action="store_true")
+    p.add_argument("--thorough", action="store_true",
+                   help="the photo default (17 passes) instead of the fast plan; fewer variants")
     p.add_argument("--subsample", type=int, default=SUBSAMPLE, help="every n-th photo")
     p = sub.add_parser("recall")
     p.add_argument("--match", default="")

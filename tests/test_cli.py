@@ -93,27 +93,40 @@ def test_video_output_must_be_mp4(tmp_path):
     assert_one_sentence(veil("anonymize", clip, "-o", tmp_path / "out.mkv"), "MP4")
 
 
-def test_thorough_is_for_photos(tmp_path):
+def test_photo_plans_are_for_photos(tmp_path):
     clip = make_video(tmp_path / "clip.mp4", frames=3)
     assert_one_sentence(veil("anonymize", clip, "--thorough"), "--thorough is for photos")
+    assert_one_sentence(veil("anonymize", clip, "--fast"), "--fast is for photos")
+    assert_one_sentence(veil("anonymize", clip, "--fast", "--thorough"), "not allowed with")
     assert not (tmp_path / "clip-anonymized.mp4").exists()
 
 
-@pytest.mark.models
-def test_thorough_photo_hides_the_face_with_three_networks(tmp_path, centerface, retinaface, yunet):
+def photo_with_a_face(path: Path) -> np.ndarray:
     import cv2
 
     face = cv2.imread(str(ROOT / "tests" / "data" / "face.png"))
     photo = np.full((300, 400, 3), 128, np.uint8)
     photo[100:196, 150:246] = cv2.resize(face, (96, 96), interpolation=cv2.INTER_AREA)
-    cv2.imwrite(str(tmp_path / "p.png"), photo)
+    cv2.imwrite(str(path), photo)
+    return photo
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("flags, thorough, box_scale", [((), True, 1.3), (("--thorough",), True, 1.3),
+                                                        (("--fast",), False, 1.2)])
+def test_photo_hides_the_face_with_three_networks_unless_fast(tmp_path, centerface, retinaface, yunet,
+                                                              flags, thorough, box_scale):
+    import cv2
+
+    photo = photo_with_a_face(tmp_path / "p.png")
     report = tmp_path / "r.json"
-    result = veil("anonymize", tmp_path / "p.png", "--thorough", "--report", report)
+    result = veil("anonymize", tmp_path / "p.png", *flags, "--report", report)
     assert result.returncode == 0, result.stderr
     data = json.loads(report.read_text())
-    assert data["settings"]["detect"]["thorough"] is True
-    assert data["settings"]["track"]["box_scale"] == 1.3  # the thorough plan's margins
-    assert {"centerface.onnx", "retinaface.pb", "yunet.onnx"} <= set(data["models"])
+    assert data["settings"]["detect"]["thorough"] is thorough
+    assert data["settings"]["track"]["box_scale"] == box_scale  # the plan's margins
+    assert {"centerface.onnx", "retinaface.pb"} <= set(data["models"])
+    assert ("yunet.onnx" in data["models"]) is thorough
     out = cv2.imread(str(tmp_path / "p-anonymized.png"))
     eyes = (slice(125, 160), slice(170, 226))
     assert np.abs(out[eyes].astype(int) - photo[eyes]).mean() > 10  # the face is hidden
@@ -161,6 +174,8 @@ def test_photos_default_to_the_photo_thresholds(tmp_path, centerface):
     report = tmp_path / "r.json"
     assert veil("anonymize", photo, "--report", report).returncode == 0
     settings = json.loads(report.read_text())["settings"]
-    assert settings["detect"]["min_score"] == 0.2 and settings["track"]["box_scale"] == 1.2
+    assert settings["detect"]["min_score"] == 0.2 and settings["track"]["box_scale"] == 1.3
+    assert veil("anonymize", photo, "--fast", "--report", report).returncode == 0
+    assert json.loads(report.read_text())["settings"]["track"]["box_scale"] == 1.2
     assert veil("anonymize", photo, "--min-score", "0.4", "--report", report).returncode == 0
     assert json.loads(report.read_text())["settings"]["detect"]["min_score"] == 0.4

@@ -27,8 +27,8 @@ from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_strea
 from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, absorb_contained,
                                  concurrent_calls, detect_turned, merge_union, mirror_faces,
                                  turn_faces_back, turn_image, vote)
-from app.pipeline.schedule import (PHOTO_PLAN, OTHER_NETWORKS_MIN_SCORE, STILL_AGREE_MIN_IOU,
-                                   STILL_BOX_SCALE, STILL_MIN_SCORE, STILL_TURN_PROBE,
+from app.pipeline.schedule import (FAST_PHOTO_PLAN, OTHER_NETWORKS_MIN_SCORE, STILL_AGREE_MIN_IOU,
+                                   STILL_MIN_SCORE, STILL_TURN_PROBE,
                                    STILL_TURN_SCORE_FLOOR, THOROUGH_PHOTO_PLAN,
                                    STILL_TURNED_SCORE_FACTOR, VIDEO_PROBE_TURNS,
                                    VIDEO_SURE_UPRIGHT_SCORE, VIDEO_TURNED_SCORE_FACTOR,
@@ -560,11 +560,11 @@ PhotoDetectors = Mapping[str, FaceDetector]
 
 
 def photo_plan(options: AnonymizeOptions) -> PhotoDetectionPlan:
-    return THOROUGH_PHOTO_PLAN if options.detect.thorough else PHOTO_PLAN
+    return THOROUGH_PHOTO_PLAN if options.detect.thorough else FAST_PHOTO_PLAN
 
 
 def load_photo_detectors(options: AnonymizeOptions) -> dict[str, FaceDetector]:
-    """The networks of the photo plan (CenterFace and RetinaFace; YuNet too when thorough),
+    """The networks of the photo plan (CenterFace and RetinaFace; YuNet too unless fast),
     keeping every face down to the agreement threshold."""
     from app.pipeline.retinaface import RetinaFace
 
@@ -579,7 +579,7 @@ def load_photo_detectors(options: AnonymizeOptions) -> dict[str, FaceDetector]:
 
 def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray,
                  min_score: float = STILL_MIN_SCORE, quarter_turns: bool = True,
-                 plan: PhotoDetectionPlan = PHOTO_PLAN) -> FaceBoxes:
+                 plan: PhotoDetectionPlan = THOROUGH_PHOTO_PLAN) -> FaceBoxes:
     """Faces in one photo: every pass of ``plan`` whose detector is given (a single detector
     stands for CenterFace), combined by ``detect.vote``.
 
@@ -636,10 +636,13 @@ def still_hide_boxes(faces: FaceBoxes, box_scale: float, image_wh: tuple[int, in
     return clip_boxes(scale_boxes(faces.xyxy, factors), image_wh)
 
 
-# Photos have no tracking to fall back on: more passes, two networks, a lower score threshold
-# and wider margins for small faces, measured on WIDER val in bench/ (schedule.py).
-PHOTO_OPTIONS = AnonymizeOptions(detect=DetectOptions(min_score=STILL_MIN_SCORE),
-                                 track=TrackOptions(box_scale=STILL_BOX_SCALE))
+# Photos have no tracking to fall back on: more passes, three networks, a lower score
+# threshold and wider margins, measured on WIDER val in bench/ (schedule.py). --fast: six
+# passes of two networks, 3x faster, more faces missed.
+PHOTO_OPTIONS = AnonymizeOptions(detect=DetectOptions(min_score=STILL_MIN_SCORE, thorough=True),
+                                 track=TrackOptions(box_scale=THOROUGH_PHOTO_PLAN.box_scale))
+FAST_PHOTO_OPTIONS = AnonymizeOptions(detect=DetectOptions(min_score=STILL_MIN_SCORE),
+                                      track=TrackOptions(box_scale=FAST_PHOTO_PLAN.box_scale))
 
 
 def anonymize_image(input_path: Path, output_path: Path,

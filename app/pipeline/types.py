@@ -215,8 +215,10 @@ class DetectOptions:
     # Frames between quarter-turn probes (people lying down); 0 = never (rounded up to a
     # multiple of detect_every_n_frames).
     turn_probe_every_n_frames: int | None = None
-    # Photos: every pass of three networks, kept where 4 agree (schedule.THOROUGH_PHOTO_PLAN):
-    # more faces hidden, more background lost, about 3x the time. Videos do not use it.
+    # Photos: every pass of three networks, kept where 4 agree (schedule.THOROUGH_PHOTO_PLAN,
+    # the photo default: anonymize.PHOTO_OPTIONS), rather than six passes of two networks
+    # (FAST_PHOTO_PLAN): more faces hidden, more background lost, about 3x the time. Videos do
+    # not use it.
     thorough: bool = False
 
     def __post_init__(self) -> None:

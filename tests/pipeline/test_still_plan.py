@@ -8,8 +8,8 @@ import pytest
 
 from app.pipeline.anonymize import detect_still, still_hide_boxes
 from app.pipeline.detect import merge_nms, mirror_faces, vote
-from app.pipeline.schedule import (STILL_PASSES, THOROUGH_PHOTO_PLAN, photo_quarter_turns,
-                                   still_box_scales, still_plan)
+from app.pipeline.schedule import (FAST_PHOTO_PLAN, STILL_PASSES, THOROUGH_PHOTO_PLAN,
+                                   photo_quarter_turns, still_box_scales, still_plan)
 from app.pipeline.types import FaceBoxes
 
 FACE_PNG = Path(__file__).resolve().parents[1] / "data" / "face.png"
@@ -102,13 +102,13 @@ def test_thorough_plan_runs_every_pass_of_three_networks_and_asks_four_to_agree(
         centerface = SideDetector({(2048, False): 0.15, (512, False): 0.15})
         retinaface = SideDetector({(2048, True): 0.15})
         yunet = SideDetector({(1536, False): 0.15} if answering == 4 else {})
-        found = detect_still({"centerface": centerface, "retinaface": retinaface, "yunet": yunet},
-                             image, plan=THOROUGH_PHOTO_PLAN)
-        assert len(found) == int(kept)
-        # the default plan has one of these passes (CenterFace at 2x) and never asks YuNet
+        found = detect_still({"centerface": centerface, "retinaface": retinaface, "yunet": yunet}, image)
+        assert len(found) == int(kept)  # the thorough plan is the default
+        # the fast plan has one of these passes (CenterFace at 2x) and never asks YuNet
         asked = list(yunet.asked)
-        default = detect_still({"centerface": centerface, "retinaface": retinaface, "yunet": yunet}, image)
-        assert len(default) == 0 and yunet.asked == asked
+        fast = detect_still({"centerface": centerface, "retinaface": retinaface, "yunet": yunet}, image,
+                            plan=FAST_PHOTO_PLAN)
+        assert len(fast) == 0 and yunet.asked == asked
     assert centerface.asked[4:9] == [(1536, False), (1024, True), (2048, False), (2048, True), (512, False)]
     assert retinaface.asked[:5] == [(1024, False), (2048, False), (512, False), (1024, True), (2048, True)]
     assert yunet.asked[:6] == [(1024, False), (1536, False), (2048, False), (1024, True),
@@ -140,7 +140,7 @@ def test_face_found_only_on_the_mirrored_photo_is_hidden_where_it_is():
     # two passes of the mirrored photo agree (CenterFace's is below its own threshold)
     centerface = PassDetector([20, 40, 60, 80], 0.15, lambda im, side: im[0, 0, 0] == 255)
     retinaface = PassDetector([22, 40, 60, 80], 0.3, lambda im, side: im[0, 0, 0] == 255)
-    found = detect_still({"centerface": centerface, "retinaface": retinaface}, image)
+    found = detect_still({"centerface": centerface, "retinaface": retinaface}, image, plan=FAST_PHOTO_PLAN)
     assert len(found) == 1
     assert found.xyxy[0].tolist() == [140, 40, 180, 80]  # 200 - 60, 200 - 20 (the union)
     # CenterFace first runs at 640 px on the photo as given and turned 1, 2 and 3 quarters
@@ -151,9 +151,9 @@ def test_enlarged_pass_may_not_report_large_faces():
     image = np.zeros((400, 400, 3), np.uint8)
     # only the 1.5x pass (960 px) "sees" this 150-px face, with a sure score: dropped
     detector = PassDetector([100, 100, 250, 250], 0.9, lambda im, side: side == 960)
-    assert len(detect_still({"centerface": detector}, image)) == 0
+    assert len(detect_still({"centerface": detector}, image, plan=FAST_PHOTO_PLAN)) == 0
     small = PassDetector([100, 100, 140, 140], 0.9, lambda im, side: side == 960)
-    assert len(detect_still({"centerface": small}, image)) == 1
+    assert len(detect_still({"centerface": small}, image, plan=FAST_PHOTO_PLAN)) == 1
 
 
 def test_large_photo_runs_each_pass_once_and_a_pass_never_agrees_with_itself():
@@ -162,7 +162,7 @@ def test_large_photo_runs_each_pass_once_and_a_pass_never_agrees_with_itself():
     # pass would run at the same 4000 px and repeat it word for word).
     detector = PassDetector([100, 100, 140, 140], 0.15, lambda im, side: im[0, 0, 0] == 0)
     image[0, -1] = 255  # marks the mirrored photo
-    assert len(detect_still({"centerface": detector}, image)) == 0
+    assert len(detect_still({"centerface": detector}, image, plan=FAST_PHOTO_PLAN)) == 0
     assert detector.sides == [4000] * 4 + [4000]  # own size (as given and turned), mirrored
 
 
@@ -201,7 +201,8 @@ def test_upside_down_photo_gets_the_whole_plan_turned_upright():
     # Faces only on the photo turned half a turn: a photo that was upside down.
     centerface = TurnDetector({2: ([20, 40, 60, 80], 0.9)})
     retinaface = TurnDetector({2: ([20, 40, 60, 80], 0.95)})
-    found = detect_still({"centerface": centerface, "retinaface": retinaface}, marked_photo())
+    found = detect_still({"centerface": centerface, "retinaface": retinaface}, marked_photo(),
+                         plan=FAST_PHOTO_PLAN)
     assert found.xyxy.tolist() == [[140, 20, 180, 60]]  # (200 - 60, 100 - 80, 200 - 20, 100 - 40)
     # probes at 0-3 turns, then the rest of the plan on the upright (half-turned) photo
     assert centerface.seen == [0, 1, 2, 3, 2, None, 2] and retinaface.seen == [2, None]
@@ -212,17 +213,19 @@ def test_sure_turned_face_in_an_upright_photo_is_kept_and_a_weak_one_is_not():
     for score, kept in ((0.5, True), (0.3, False)):
         # a face lying on its side (seen on the photo turned a quarter) beside an upright face
         centerface = TurnDetector({0: upright_face, 1: ([20, 120, 60, 160], score)})
-        found = detect_still({"centerface": centerface}, marked_photo())
+        found = detect_still({"centerface": centerface}, marked_photo(), plan=FAST_PHOTO_PLAN)
         assert centerface.seen[4:] == [0, None, 0]  # the plan stays on the photo as given
         # turned back: x = 200 - y_turned, y = x_turned
         expected = [[150, 20, 190, 60]] + ([[40, 20, 80, 60]] if kept else [])
         assert sorted(found.xyxy.tolist()) == sorted(expected)
         # without quarter turns it is never seen
-        assert len(detect_still({"centerface": centerface}, marked_photo(), quarter_turns=False)) == 1
+        assert len(detect_still({"centerface": centerface}, marked_photo(), quarter_turns=False,
+                                plan=FAST_PHOTO_PLAN)) == 1
     # a stricter photo setting (--min-score 0.4) asks twice as much of turned faces: 0.8
     for score, count in ((0.7, 1), (0.85, 2)):
         centerface = TurnDetector({0: upright_face, 1: ([20, 120, 60, 160], score)})
-        assert len(detect_still({"centerface": centerface}, marked_photo(), min_score=0.4)) == count
+        assert len(detect_still({"centerface": centerface}, marked_photo(), min_score=0.4,
+                                plan=FAST_PHOTO_PLAN)) == count
 
 
 def test_photo_quarter_turns_needs_a_clearly_better_turn():
