@@ -112,11 +112,12 @@ RF1, RF2, RFH, RFF, RF2F = "rf_plain_x1", "rf_plain_x2", "rf_plain_x0.5", "rf_fl
 YN1, YN15, YN2, YNH, YNF = "yn_plain_x1", "yn_plain_x1.5", "yn_plain_x2", "yn_plain_x0.5", "yn_flip_x1"
 ANY = float("inf")
 DEFACE_ROW = "deface 1.5.0 default (its own outputs, from bench/stills.py render)"
-DEFAULT_PLAN = ("CF 1x + 1.5x (<100 px) + mirrored + 2x (<64 px), RF 0.5x + mirrored (<100 px), vote "
-                "(Veil's default)")
-DEFAULT_PASSES = [(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100), (CF2, 64)]
-FIVE_PASSES = DEFAULT_PASSES[:5]  # the default until the 2x pass was added
+FAST_PLAN = ("CF 1x + 1.5x (<100 px) + mirrored + 2x (<64 px), RF 0.5x + mirrored (<100 px), vote "
+                "(Veil's --fast plan, the default until 2026-11-27)")
+FAST_PASSES = [(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100), (CF2, 64)]
+FIVE_PASSES = FAST_PASSES[:5]  # the default until the 2x pass was added
 ALL_PASSES = [(pass_key(*p), {1.5: 100, 2: 64}.get(p[2], ANY)) for p in PASSES]
+THOROUGH_NOTE = " (Veil's default)"  # app.pipeline.schedule.THOROUGH_PHOTO_PLAN
 
 
 def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2), yn_alone=0.7,
@@ -145,22 +146,22 @@ PLANS = {
         plan(FIVE_PASSES, agree=1.0),
     "CF 1x + 2x (<64 px) + mirrored, RF 0.5x + mirrored (<100 px), vote (no 1.5x)":
         plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (RFH, ANY), (RFF, 100)]),
-    DEFAULT_PLAN:
-        plan(DEFAULT_PASSES),
-    "Veil's default passes with --min-score 0.3 (agreement at 0.15)":
-        plan(DEFAULT_PASSES, cf_alone=0.3, agree=0.15),
-    "Veil's default passes with --min-score 0.4 --box-scale 1.0":
-        plan(DEFAULT_PASSES, cf_alone=0.4, agree=0.2, box_scale=("photo", 1.0)),
-    "Veil's default + YN 1x":
-        plan(DEFAULT_PASSES + [(YN1, ANY)]),
-    "Veil's default + YN 1x + 2x (<64 px)":
-        plan(DEFAULT_PASSES + [(YN1, ANY), (YN2, 64)]),
-    "Veil's default + YN 1x + 2x (<64 px) + mirrored":
-        plan(DEFAULT_PASSES + [(YN1, ANY), (YN2, 64), (YNF, ANY)]),
-    "Veil's default + YN 1x + 2x (<64 px), YN counted from 0.5":
-        plan(DEFAULT_PASSES + [(YN1, ANY), (YN2, 64)], yn_floor=0.5),
-    "Veil's default + YN 1x + 2x (<64 px) + mirrored, YN counted from 0.5":
-        plan(DEFAULT_PASSES + [(YN1, ANY), (YN2, 64), (YNF, ANY)], yn_floor=0.5),
+    FAST_PLAN:
+        plan(FAST_PASSES),
+    "Veil's --fast passes with --min-score 0.3 (agreement at 0.15)":
+        plan(FAST_PASSES, cf_alone=0.3, agree=0.15),
+    "Veil's --fast passes with --min-score 0.4 --box-scale 1.0":
+        plan(FAST_PASSES, cf_alone=0.4, agree=0.2, box_scale=("photo", 1.0)),
+    "Veil's --fast plan + YN 1x":
+        plan(FAST_PASSES + [(YN1, ANY)]),
+    "Veil's --fast plan + YN 1x + 2x (<64 px)":
+        plan(FAST_PASSES + [(YN1, ANY), (YN2, 64)]),
+    "Veil's --fast plan + YN 1x + 2x (<64 px) + mirrored":
+        plan(FAST_PASSES + [(YN1, ANY), (YN2, 64), (YNF, ANY)]),
+    "Veil's --fast plan + YN 1x + 2x (<64 px), YN counted from 0.5":
+        plan(FAST_PASSES + [(YN1, ANY), (YN2, 64)], yn_floor=0.5),
+    "Veil's --fast plan + YN 1x + 2x (<64 px) + mirrored, YN counted from 0.5":
+        plan(FAST_PASSES + [(YN1, ANY), (YN2, 64), (YNF, ANY)], yn_floor=0.5),
     "YN 1x alone, score 0.5":
         plan([(YN1, ANY)], yn_alone=0.5, agree=1.0),
     "CF 1x alone, score 0.2":
@@ -169,9 +170,12 @@ PLANS = {
         plan([(RFH, ANY)], agree=1.0),
     # Every cached pass (17: CF, RF, YN at 0.5x-2x, some mirrored; enlarged passes limited as
     # above), kept below its pass's own threshold only when several passes agree on it.
-    **{f"all 17 passes, {votes} passes agree{', box 1.3' if box != 1.2 else ''}":
+    **{f"all 17 passes, {votes} passes agree{', box 1.3' if box != 1.2 else ''}"
+       f"{THOROUGH_NOTE if (votes, box) == (4, 1.3) else ''}":
        plan(ALL_PASSES, votes=votes, box_scale=("photo", box))
        for votes, box in ((2, 1.2), (3, 1.2), (4, 1.2), (5, 1.2), (4, 1.3), (5, 1.3))},
+    "all 17 passes but RF 2x and RF 2x mirrored (39% of the detector time), 4 passes agree, box 1.3":
+        plan([p for p in ALL_PASSES if p[0] not in (RF2, RF2F)], votes=4, box_scale=("photo", 1.3)),
     "CF 1x + 2x + both mirrored, RF 1x + 2x + 0.5x + both mirrored, vote (9 passes)":
         plan([(CF1, ANY), (CF2, 64), (CFF, ANY), (CF2F, 64), (RF1, 100), (RF2, 48), (RFH, ANY),
               (RFF, 100), (RF2F, 48)]),
@@ -240,7 +244,7 @@ def cmd_judge(args) -> None:
         return lambda rel, src: redact_frame(src, list(plan_boxes(dets, rel, spec)), redact_options)
 
     if args.cells:  # one plan, different mosaic cell floors (and blur), same hidden areas
-        spec = plans[DEFAULT_PLAN]
+        spec = plans[FAST_PLAN]
         plans = {f"mosaic, cells >= {m} px": spec for m in (2, 4, 6, 8, 10)} | {"blur": spec}
         variants = {name: produce(spec, RedactOptions(min_cell_px=int(name.split()[-2])) if "cells" in name
                                   else RedactOptions(style="blur")) for name in plans}
@@ -262,7 +266,7 @@ def cmd_judge(args) -> None:
             "### Stills: mosaic cell size on small faces\n\n"
             f"`{command_line()}` ({machine_note()}; "
             f"{photos_phrase(args.subsample)} WIDER val photos, {len(images)}). "
-            "Veil's default photo plan, the same hidden areas, rendered with different floors on the "
+            "Veil's --fast photo plan, the same hidden areas, rendered with different floors on the "
             "mosaic cell size (cells are also at most 1/8 of the hidden box) and with blur; judged "
             "like `stills.py render`.\n\n" + md_table(["redaction"] + header[1:], rows)))
     elif args.write:
@@ -346,7 +350,7 @@ def touches_a_face(xyxy: np.ndarray, faces_xyxy: np.ndarray) -> np.ndarray:
 
 
 def cmd_background(args) -> None:
-    """Veil's default photo passes (upright, cached) split by whether each kept detection
+    """Veil's --fast photo passes (upright, cached) split by whether each kept detection
     touches a labelled face: how much of the lost background each part costs, and what a
     perfect filter of the others would leave visible."""
     from app.pipeline.boxes import long_side_px, scale_boxes
@@ -358,7 +362,7 @@ def cmd_background(args) -> None:
 
     images = load_wider()[::args.subsample]
     dets = load_cached_passes(cache_dir(args.subsample))
-    spec = PLANS[DEFAULT_PLAN]
+    spec = PLANS[FAST_PLAN]
     labelled = {image.rel_path: image.all_xyxy for image in images}
     counts = {"touching": 0, "away": 0}
 
@@ -394,7 +398,7 @@ def cmd_background(args) -> None:
             return redact_frame(src, list(hide), RedactOptions())
         return render
 
-    names = {"all": "every kept detection (Veil's default passes, upright)",
+    names = {"all": "every kept detection (Veil's --fast passes, upright)",
              "touching": "only detections touching a labelled face (a perfect filter of the rest)",
              "away": "only detections touching no labelled face",
              "every touching": f"every cached pass ({len(dets)}: CF, RF, YN) at >= {RAW_MIN_SCORE}, only "
@@ -413,7 +417,7 @@ def cmd_background(args) -> None:
         write_section("stills-background", (
             "### Stills: where the lost background comes from\n\n"
             f"`{command_line()}` ({machine_note()}; {photos_phrase(args.subsample)} WIDER val photos, "
-            f"{len(images)}). Veil's default photo passes (upright, from the cache of `passes`), each "
+            f"{len(images)}). Veil's --fast photo passes (upright, from the cache of `passes`), each "
             "kept detection sorted before merging: it touches a labelled face (covers >= 10% of a "
             "labelled face's box, valid or invalid, or lies >= half inside one) or not. Each part is "
             "merged, given margins and rendered like `judge`. Kept detections per photo, before merging "
