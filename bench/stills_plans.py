@@ -121,12 +121,13 @@ THOROUGH_NOTE = " (Veil's default)"  # app.pipeline.schedule.THOROUGH_PHOTO_PLAN
 
 
 def plan(passes, cf_alone=0.2, rf_alone=0.7, agree=0.1, box_scale=("photo", 1.2), yn_alone=0.7,
-         yn_floor=0.0, votes=2):
+         yn_floor=0.0, votes=2, weak_cut=0.0):
     """yn_floor: YuNet's detections under it are dropped before the vote (neither kept alone
     nor a second opinion), its scores running differently from CenterFace's. votes: how many
     passes (the box's own included) must agree on a box it keeps below its pass's alone
-    threshold; 2 is Veil's vote."""
-    return passes, cf_alone, rf_alone, agree, box_scale, yn_alone, yn_floor, votes
+    threshold; 2 is Veil's vote. weak_cut: the photo box scale is this much smaller (never
+    under 1.0) for faces no pass is sure of (app.pipeline.schedule.still_hide_scales)."""
+    return passes, cf_alone, rf_alone, agree, box_scale, yn_alone, yn_floor, votes, weak_cut
 
 
 PLANS = {
@@ -170,10 +171,12 @@ PLANS = {
         plan([(RFH, ANY)], agree=1.0),
     # Every cached pass (17: CF, RF, YN at 0.5x-2x, some mirrored; enlarged passes limited as
     # above), kept below its pass's own threshold only when several passes agree on it.
-    **{f"all 17 passes, {votes} passes agree{', box 1.3' if box != 1.2 else ''}"
-       f"{THOROUGH_NOTE if (votes, box) == (4, 1.3) else ''}":
+    **{f"all 17 passes, {votes} passes agree{', box 1.3' if box != 1.2 else ''}":
        plan(ALL_PASSES, votes=votes, box_scale=("photo", box))
        for votes, box in ((2, 1.2), (3, 1.2), (4, 1.2), (5, 1.2), (4, 1.3), (5, 1.3))},
+    **{f"all 17 passes, 4 passes agree, box 1.3, {1.3 - cut:.1f} for faces no pass is sure of"
+       f"{THOROUGH_NOTE if cut == 0.3 else ''}":
+       plan(ALL_PASSES, votes=4, box_scale=("photo", 1.3), weak_cut=cut) for cut in (0.1, 0.3)},
     "all 17 passes but RF 2x and RF 2x mirrored (39% of the detector time), 4 passes agree, box 1.3":
         plan([p for p in ALL_PASSES if p[0] not in (RF2, RF2F)], votes=4, box_scale=("photo", 1.3)),
     "CF 1x + 2x + both mirrored, RF 1x + 2x + 0.5x + both mirrored, vote (9 passes)":
@@ -182,32 +185,43 @@ PLANS = {
 }
 
 
-def plan_faces(dets: dict, rel: str, spec, merge=None):
-    """Faces found in one photo under one plan (before margins), as Veil's vote combines them
-    (``merge``: how overlapping kept boxes become one, Veil's union unless given)."""
+def plan_passes(dets: dict, rel: str, spec):
+    """(each pass's faces in one photo, each pass's alone threshold) under one plan."""
     from app.pipeline.boxes import long_side_px
-    from app.pipeline.detect import vote
     from app.pipeline.types import FaceBoxes
 
-    passes, cf_alone, rf_alone, agree, _, yn_alone, yn_floor, votes = spec
+    passes, cf_alone, rf_alone, _, _, yn_alone, yn_floor, _, _ = spec
     found, alone = [], []
     for key, max_px in passes:
         xyxy, score = dets[key][rel]
         keep = (long_side_px(xyxy) < max_px) & (score >= (yn_floor if key.startswith("yn") else 0.0))
         found.append(FaceBoxes(xyxy[keep], score[keep], np.full((int(keep.sum()), 5, 2), np.nan, np.float32)))
         alone.append({"cf": cf_alone, "rf": rf_alone, "yn": yn_alone}[key[:2]])
-    return vote(found, alone, agree, 0.3, merge, min_agreeing=votes - 1)
+    return found, alone
+
+
+def plan_faces(dets: dict, rel: str, spec, merge=None):
+    """Faces found in one photo under one plan (before margins), as Veil's vote combines them
+    (``merge``: how overlapping kept boxes become one, Veil's union unless given)."""
+    from app.pipeline.detect import vote
+
+    found, alone = plan_passes(dets, rel, spec)
+    return vote(found, alone, spec[3], 0.3, merge, min_agreeing=spec[7] - 1)
 
 
 def plan_boxes(dets: dict, rel: str, spec) -> np.ndarray:
     """Hide boxes for one photo under one plan, as Veil computes them."""
     from app.pipeline.boxes import long_side_px, scale_boxes
-    from app.pipeline.schedule import still_box_scales
+    from app.pipeline.detect import sure_faces, vote
+    from app.pipeline.schedule import still_hide_scales
 
-    faces = plan_faces(dets, rel, spec)
+    found, alone = plan_passes(dets, rel, spec)
+    faces = vote(found, alone, spec[3], 0.3, min_agreeing=spec[7] - 1)
     box_scale = spec[4]
-    factor = still_box_scales(long_side_px(faces.xyxy), box_scale[1]) if isinstance(box_scale, tuple) else box_scale
-    return scale_boxes(faces.xyxy, factor)
+    if not isinstance(box_scale, tuple):
+        return scale_boxes(faces.xyxy, box_scale)
+    sure = sure_faces(faces, found, alone, 0.3)
+    return scale_boxes(faces.xyxy, still_hide_scales(long_side_px(faces.xyxy), sure, box_scale[1], spec[8]))
 
 
 def load_cached_passes(cache: Path) -> dict:
@@ -306,7 +320,7 @@ def cmd_recall(args) -> None:
     dets = load_cached_passes(cache)
     rows, seen = [], set()
     for name, spec in PLANS.items():
-        detection = (tuple(spec[0]),) + tuple(spec[1:4]) + tuple(spec[5:])  # margins do not change detections
+        detection = (tuple(spec[0]),) + tuple(spec[1:4]) + tuple(spec[5:8])  # margins do not change detections
         if (not all(k in dets for k, _ in spec[0]) or (args.match and args.match not in name)
                 or detection in seen):
             continue
@@ -494,10 +508,11 @@ def cmd_turns(args) -> None:
             with contextlib.ExitStack() as stack:
                 for p in patches:
                     stack.enter_context(p)
-                faces = anonymize.detect_still(detectors, rgb, options.detect.min_score, quarter_turns,
-                                               plan=photo_plan)
+                faces, sure = anonymize.find_still_faces(detectors, rgb, options.detect.min_score,
+                                                         quarter_turns, plan=photo_plan)
             spent[name] = spent.get(name, 0.0) + sum(d.spent for d in detectors.values()) - before
-            hide = anonymize.still_hide_boxes(faces, options.track.box_scale, (rgb.shape[1], rgb.shape[0]))
+            hide = anonymize.still_hide_boxes(faces, options.track.box_scale, (rgb.shape[1], rgb.shape[0]),
+                                              sure, photo_plan.weak_margin_cut)
             out = redact_frame(turned, list(hide), options.redact)
             return np.ascontiguousarray(np.rot90(out, -k))
         return name, produce

@@ -26,14 +26,14 @@ from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_strea
                                  open_container, probe_video, to_display_rgb, yuv420_planes)
 from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, absorb_contained,
                                  concurrent_calls, detect_turned, merge_union, mirror_faces,
-                                 turn_faces_back, turn_image, vote)
+                                 sure_faces, turn_faces_back, turn_image, vote)
 from app.pipeline.schedule import (FAST_PHOTO_PLAN, OTHER_NETWORKS_MIN_SCORE, STILL_AGREE_MIN_IOU,
                                    STILL_MIN_SCORE, STILL_TURN_PROBE,
                                    STILL_TURN_SCORE_FLOOR, THOROUGH_PHOTO_PLAN,
                                    STILL_TURNED_SCORE_FACTOR, VIDEO_PROBE_TURNS,
                                    VIDEO_SURE_UPRIGHT_SCORE, VIDEO_TURNED_SCORE_FACTOR,
                                    PhotoDetectionPlan, VideoDetectionPlan, photo_quarter_turns,
-                                   still_box_scales, still_plan, VIDEO_FULL_RES_MAX_BASE_FACE_PX,
+                                   still_hide_scales, still_plan, VIDEO_FULL_RES_MAX_BASE_FACE_PX,
                                    VIDEO_SMALL_FACE_BASE_PX, video_plan)
 from app.pipeline.embed import FaceEmbedder
 from app.pipeline.images import read_image, write_image
@@ -580,8 +580,16 @@ def load_photo_detectors(options: AnonymizeOptions) -> dict[str, FaceDetector]:
 def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray,
                  min_score: float = STILL_MIN_SCORE, quarter_turns: bool = True,
                  plan: PhotoDetectionPlan = THOROUGH_PHOTO_PLAN) -> FaceBoxes:
-    """Faces in one photo: every pass of ``plan`` whose detector is given (a single detector
-    stands for CenterFace), combined by ``detect.vote``.
+    """Faces in one photo (find_still_faces, without which of them a pass is sure of)."""
+    return find_still_faces(detectors, image_rgb, min_score, quarter_turns, plan)[0]
+
+
+def find_still_faces(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray,
+                     min_score: float = STILL_MIN_SCORE, quarter_turns: bool = True,
+                     plan: PhotoDetectionPlan = THOROUGH_PHOTO_PLAN) -> tuple[FaceBoxes, np.ndarray]:
+    """Faces in one photo, and for each whether a pass is sure of it (``detect.sure_faces``):
+    every pass of ``plan`` whose detector is given (a single detector stands for CenterFace),
+    combined by ``detect.vote``.
 
     With quarter_turns, the first pass also runs on the photo turned 1-3 quarters: the whole
     plan runs on the turn that sets the photo upright (``schedule.photo_quarter_turns``), and
@@ -626,13 +634,17 @@ def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray
         if turns != upright_turns:
             found.append(faces[faces.score >= turned_min_score])
             alone_min_scores.append(turned_min_score)
-    return vote(found, alone_min_scores, min_score / 2, STILL_AGREE_MIN_IOU,
-                min_agreeing=plan.agreeing_passes)
+    faces = vote(found, alone_min_scores, min_score / 2, STILL_AGREE_MIN_IOU,
+                 min_agreeing=plan.agreeing_passes)
+    return faces, sure_faces(faces, found, alone_min_scores, STILL_AGREE_MIN_IOU)
 
 
-def still_hide_boxes(faces: FaceBoxes, box_scale: float, image_wh: tuple[int, int]) -> np.ndarray:
-    """The area hidden for each photo face: small faces get a wider margin (schedule.py)."""
-    factors = still_box_scales(long_side_px(faces.xyxy), box_scale)
+def still_hide_boxes(faces: FaceBoxes, box_scale: float, image_wh: tuple[int, int],
+                     sure: np.ndarray | None = None, weak_margin_cut: float = 0.0) -> np.ndarray:
+    """The area hidden for each photo face: small faces get a wider margin, faces no pass is
+    sure of (``sure`` False) a narrower one by the plan's weak_margin_cut (schedule.py)."""
+    sure = np.ones(len(faces), bool) if sure is None else sure
+    factors = still_hide_scales(long_side_px(faces.xyxy), sure, box_scale, weak_margin_cut)
     return clip_boxes(scale_boxes(faces.xyxy, factors), image_wh)
 
 
@@ -655,9 +667,10 @@ def anonymize_image(input_path: Path, output_path: Path,
     image = read_image(input_path)
     detector = detector or load_photo_detectors(options)
     rgb = np.ascontiguousarray(image[..., :3])
-    faces = detect_still(detector, rgb, options.detect.min_score, plan=photo_plan(options))
+    plan = photo_plan(options)
+    faces, sure = find_still_faces(detector, rgb, options.detect.min_score, plan=plan)
     h, w = rgb.shape[:2]
-    hide_xyxy = still_hide_boxes(faces, options.track.box_scale, (w, h))
+    hide_xyxy = still_hide_boxes(faces, options.track.box_scale, (w, h), sure, plan.weak_margin_cut)
     redacted = redact_frame(rgb, list(hide_xyxy), options.redact)
     if image.shape[2] == 4:
         redacted = np.concatenate([redacted, image[..., 3:]], axis=2)
@@ -670,8 +683,8 @@ def anonymize_image(input_path: Path, output_path: Path,
         "settings": options.to_dict(),
         "width": w, "height": h,
         "faces": [{"xyxy": [round(float(v), 1) for v in box], "score": round(float(s), 3),
-                   "hidden_xyxy": [round(float(v), 1) for v in hidden]}
-                  for box, s, hidden in zip(faces.xyxy, faces.score, hide_xyxy)],
+                   "sure": bool(is_sure), "hidden_xyxy": [round(float(v), 1) for v in hidden]}
+                  for box, s, is_sure, hidden in zip(faces.xyxy, faces.score, sure, hide_xyxy)],
     }
 
 

@@ -263,3 +263,15 @@ def vote(passes: list[FaceBoxes], alone_min_scores: list[float], agree_min_score
         keep = (faces.score >= alone) | (candidates & (agreeing >= min_agreeing))
         kept.append(FaceBoxes(faces.xyxy[keep], faces.score[keep], faces.landmarks[keep]))
     return (merge or merge_union)(FaceBoxes.concatenate(kept))
+
+
+def sure_faces(faces: FaceBoxes, passes: list[FaceBoxes], alone_min_scores: list[float],
+               min_iou: float) -> np.ndarray:
+    """(N,) bool for ``faces`` (the vote's, merged): some pass found the face at >= its own
+    alone_min_score (a box of it overlaps the face at IoU >= min_iou). The others were kept
+    only because several passes agree on them."""
+    sure = [p.xyxy[p.score >= alone] for p, alone in zip(passes, alone_min_scores)]
+    sure_xyxy = np.concatenate(sure) if sure else np.zeros((0, 4), np.float32)
+    if not len(faces) or not len(sure_xyxy):
+        return np.zeros(len(faces), bool)
+    return (iou_matrix(faces.xyxy, sure_xyxy) >= min_iou).any(axis=1)
