@@ -127,6 +127,7 @@ def test_photo_hides_the_face_with_three_networks_unless_fast(tmp_path, centerfa
     assert data["settings"]["track"]["box_scale"] == box_scale  # the plan's margins
     assert {"centerface.onnx", "retinaface.pb"} <= set(data["models"])
     assert ("yunet.onnx" in data["models"]) is thorough
+    assert [face["sure"] for face in data["faces"]] == [True]  # a clear face: full margins
     out = cv2.imread(str(tmp_path / "p-anonymized.png"))
     eyes = (slice(125, 160), slice(170, 226))
     assert np.abs(out[eyes].astype(int) - photo[eyes]).mean() > 10  # the face is hidden

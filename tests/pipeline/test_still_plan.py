@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from app.pipeline.anonymize import detect_still, still_hide_boxes
-from app.pipeline.detect import merge_nms, mirror_faces, vote
+from app.pipeline.anonymize import detect_still, find_still_faces, still_hide_boxes
+from app.pipeline.detect import merge_nms, mirror_faces, sure_faces, vote
 from app.pipeline.schedule import (FAST_PHOTO_PLAN, STILL_PASSES, THOROUGH_PHOTO_PLAN,
-                                   photo_quarter_turns, still_box_scales, still_plan)
+                                   photo_quarter_turns, still_box_scales, still_hide_scales, still_plan)
 from app.pipeline.types import FaceBoxes
 
 FACE_PNG = Path(__file__).resolve().parents[1] / "data" / "face.png"
@@ -45,6 +45,29 @@ def test_vote_keeps_sure_faces_and_faces_two_passes_agree_on():
     # the two agreeing boxes merge into their union: never less hidden than either pass
     merged = kept.xyxy[np.argmax(kept.xyxy[:, 0])]
     assert merged.tolist() == [100, 100, 121, 121]
+
+
+def test_sure_faces_are_those_a_pass_found_at_its_own_threshold():
+    a = faces([[10, 10, 30, 30], [100, 100, 120, 120]], [0.25, 0.12])
+    for retinaface_score, second_sure in ((0.11, False), (0.75, True)):
+        b = faces([[101, 101, 121, 121]], [retinaface_score])
+        kept = vote([a, b], [0.2, 0.7], 0.1, 0.3)
+        by_x = np.argsort(kept.xyxy[:, 0])
+        # CenterFace's 0.25 is sure alone; the agreed-on face only when RetinaFace is sure of it
+        assert sure_faces(kept, [a, b], [0.2, 0.7], 0.3)[by_x].tolist() == [True, second_sure]
+    assert len(sure_faces(FaceBoxes.empty(), [a], [0.2], 0.3)) == 0
+
+
+def test_faces_no_pass_is_sure_of_get_narrower_margins_never_under_the_box():
+    assert np.allclose(still_hide_scales([100, 100], [True, False], 1.3, 0.3), [1.3, 1.0])
+    assert np.allclose(still_hide_scales([32, 32], [True, False], 1.3, 0.3), [1.9, 1.6])  # small faces
+    assert np.allclose(still_hide_scales([100, 100], [True, False], 1.6, 0.3), [1.6, 1.3])  # --box-scale 1.6
+    assert np.allclose(still_hide_scales([100, 100], [True, False], 1.1, 0.3), [1.1, 1.0])
+    assert np.allclose(still_hide_scales([100, 100], [True, False], 0.9, 0.3), [0.9, 0.9])
+    assert np.allclose(still_hide_scales([100, 100], [True, False], 1.2, 0.0), [1.2, 1.2])  # the fast plan
+    two = faces([[100, 100, 200, 200], [400, 100, 500, 200]], [0.9, 0.15])
+    hidden = still_hide_boxes(two, 1.3, (1000, 1000), np.array([True, False]), 0.3)
+    assert hidden.tolist() == [[85, 85, 215, 215], [400, 100, 500, 200]]
 
 
 def test_vote_scored_as_a_detector_keeps_the_best_box_unchanged():
@@ -102,8 +125,10 @@ def test_thorough_plan_runs_every_pass_of_three_networks_and_asks_four_to_agree(
         centerface = SideDetector({(2048, False): 0.15, (512, False): 0.15})
         retinaface = SideDetector({(2048, True): 0.15})
         yunet = SideDetector({(1536, False): 0.15} if answering == 4 else {})
-        found = detect_still({"centerface": centerface, "retinaface": retinaface, "yunet": yunet}, image)
+        found, sure = find_still_faces({"centerface": centerface, "retinaface": retinaface, "yunet": yunet},
+                                       image)
         assert len(found) == int(kept)  # the thorough plan is the default
+        assert not sure.any()  # kept by the vote alone: narrower margins
         # the fast plan has one of these passes (CenterFace at 2x) and never asks YuNet
         asked = list(yunet.asked)
         fast = detect_still({"centerface": centerface, "retinaface": retinaface, "yunet": yunet}, image,
