@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="grow each face box by this factor (default: "
                            f"{TrackOptions.box_scale} for videos, {THOROUGH_PHOTO_PLAN.box_scale} for "
                            f"photos, {FAST_PHOTO_PLAN.box_scale} with --fast; photo faces under 64 px "
-                           f"get up to {STILL_SMALL_FACE_EXTRA_SCALE} more)")
+                           f"get up to {STILL_SMALL_FACE_EXTRA_SCALE} more, photo faces only the vote "
+                           f"keeps {THOROUGH_PHOTO_PLAN.weak_margin_cut:g} less, down to 1.0, unless --fast)")
     plan = anon.add_mutually_exclusive_group()
     plan.add_argument("--thorough", action="store_true",
                       help="photos (the default): 17 detection passes of three networks, a face "
