@@ -506,7 +506,7 @@ def _sha256_or_none(path: Path) -> str | None:
 def _model_hashes(photos: bool = False, thorough: bool = False) -> dict[str, str]:
     """The model files a run used: YuNet runs on videos and on thorough photos."""
     used = ((models.CENTERFACE_ORIGINAL, models.CENTERFACE)
-            + ((models.RETINAFACE,) if photos else ())
+            + ((models.RETINAFACE_ORIGINAL, models.RETINAFACE) if photos else ())
             + ((models.YUNET_ORIGINAL, models.YUNET) if thorough or not photos else ()))
     return {m.name: m.sha256 for m in used}
 

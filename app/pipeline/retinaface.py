@@ -1,14 +1,13 @@
-"""A second face detector for photos: RetinaFace (MobileNetV2 backbone) run by TensorFlow.
+"""A second face detector for photos: RetinaFace (MobileNetV2 backbone) on ONNX Runtime.
 
-The model is the frozen graph shipped in ``retinaface==1.1.1`` (``models/retinaface.pb``;
-the RetinaFace-tf2 training by peteryuX). Input ``x:0``: (1, H, W, 3) float32 RGB 0-255, H
-and W multiples of 32 (the graph does its own MobileNetV2 scaling). Output ``Identity:0``:
-(N, 16) rows ``x1 y1 x2 y2, 5 landmarks (x, y), landmark-valid, score``, coordinates as
-fractions of the padded input, after the graph's own NMS (IoU 0.4).
-
-The graph drops faces scoring under 0.5 inside its NMS. At load time, in memory only,
-``_lower_score_floor`` sets that constant to ``min_score`` so weaker faces come out too; the
-file on disk is never changed, so its SHA-256 check holds.
+The network is the frozen TensorFlow graph shipped in ``retinaface==1.1.1``
+(``models/retinaface.pb``; the RetinaFace-tf2 training by peteryuX), converted at setup to
+``models/retinaface.onnx`` (``scripts/install_models.py``: the same faces, about 1.5x faster
+than TensorFlow here). Inputs ``x:0``: (1, H, W, 3) float32 RGB 0-255, H and W multiples of
+32 (the graph does its own MobileNetV2 scaling), and ``score_floor``: the score under which
+the graph's own NMS (IoU 0.4) drops faces; the graph as shipped fixed it at 0.5. Output
+``Identity:0``: (N, 16) rows ``x1 y1 x2 y2, 5 landmarks (x, y), landmark-valid, score``,
+coordinates as fractions of the padded input.
 
 A different network from CenterFace, trained differently, misses different faces: the union
 of the two hides more photo faces than either (bench/stills_plans.py, bench/RESULTS.md).
@@ -16,31 +15,20 @@ of the two hides more photo faces than either (bench/stills_plans.py, bench/RESU
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from app.pipeline import models
 from app.pipeline.boxes import clip_boxes
-from app.pipeline.detect import detect_resized
-from app.pipeline.tfgraph import frozen_graph_session
+from app.pipeline.detect import detect_resized, onnx_session
 from app.pipeline.types import FaceBoxes
 
-INPUT_TENSOR = "x:0"
-OUTPUT_TENSOR = "Identity:0"
-_SCORE_FLOOR_NODE = "RetinaFaceModel/tf_op_layer_NonMaxSuppressionV3/NonMaxSuppressionV3/score_threshold"
+INPUT_NAME = "x:0"
+SCORE_FLOOR_NAME = "score_floor"
+OUTPUT_NAME = "Identity:0"
 STRIDE_PX = 32
-
-
-def _lower_score_floor(graph_def, min_score: float) -> None:
-    from tensorflow.python.framework import tensor_util
-
-    for node in graph_def.node:
-        if node.name == _SCORE_FLOOR_NODE and node.op == "Const":
-            node.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(np.float32(min_score)))
-            return
-    raise RuntimeError(f"RetinaFace graph lacks the node {_SCORE_FLOOR_NODE}")
+SHIPPED_SCORE_FLOOR_NODE = "RetinaFaceModel/tf_op_layer_NonMaxSuppressionV3/NonMaxSuppressionV3/score_threshold"
 
 
 def decode_retinaface(rows: np.ndarray, padded_hw: tuple[int, int], min_score: float) -> FaceBoxes:
@@ -54,8 +42,23 @@ def decode_retinaface(rows: np.ndarray, padded_hw: tuple[int, int], min_score: f
                      xy[:, 2:].astype(np.float32))
 
 
+def padded_blob(image_rgb: np.ndarray) -> np.ndarray:
+    """(1, H, W, 3) float32, the image at the top left, H and W rounded up to multiples of 32."""
+    h, w = image_rgb.shape[:2]
+    blob = np.zeros((1, -(-h // STRIDE_PX) * STRIDE_PX, -(-w // STRIDE_PX) * STRIDE_PX, 3), np.float32)
+    blob[0, :h, :w] = image_rgb
+    return blob
+
+
+def faces_in_image(rows: np.ndarray, blob: np.ndarray, image_wh: tuple[int, int],
+                   min_score: float) -> FaceBoxes:
+    """The graph's output rows for ``blob`` as faces in the image's pixels."""
+    faces = decode_retinaface(rows, blob.shape[1:3], min_score)
+    return FaceBoxes(clip_boxes(faces.xyxy, image_wh), faces.score, faces.landmarks)
+
+
 class RetinaFace:
-    """RetinaFace on TensorFlow; same ``detect(image_rgb, max_side_px)`` as CenterFace.
+    """RetinaFace on ONNX Runtime; same ``detect(image_rgb, max_side_px)`` as CenterFace.
     Load once per process; one caller at a time."""
 
     def __init__(self, min_score: float = 0.3, threads: int | None = None,
@@ -63,22 +66,38 @@ class RetinaFace:
         if not 0.0 < min_score < 1.0:
             raise ValueError(f"min_score must be between 0 and 1, got {min_score!r}")
         self.min_score = min_score
-        path = models.model_path(models.RETINAFACE, models_dir)
-        self._graph, self._session = frozen_graph_session(
-            path, threads or min(os.cpu_count() or 1, 4),
-            lambda graph_def: _lower_score_floor(graph_def, min_score))
-        self._input = self._graph.get_tensor_by_name(INPUT_TENSOR)
-        self._output = self._graph.get_tensor_by_name(OUTPUT_TENSOR)
+        self._session = onnx_session(models.model_path(models.RETINAFACE, models_dir), threads)
+        self._score_floor = np.array(min_score, np.float32)
 
     def run(self, image_rgb: np.ndarray) -> FaceBoxes:
         """Detect at the image's own size (padded to multiples of 32)."""
-        h, w = image_rgb.shape[:2]
-        h_pad, w_pad = -(-h // STRIDE_PX) * STRIDE_PX, -(-w // STRIDE_PX) * STRIDE_PX
-        blob = np.zeros((1, h_pad, w_pad, 3), np.float32)
-        blob[0, :h, :w] = image_rgb
-        rows = self._session.run(self._output, {self._input: blob})
-        faces = decode_retinaface(rows, (h_pad, w_pad), self.min_score)
-        return FaceBoxes(clip_boxes(faces.xyxy, (w, h)), faces.score, faces.landmarks)
+        blob = padded_blob(image_rgb)
+        (rows,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: blob, SCORE_FLOOR_NAME: self._score_floor})
+        return faces_in_image(rows, blob, image_rgb.shape[1::-1], self.min_score)
 
     def detect(self, image_rgb: np.ndarray, max_side_px: int) -> FaceBoxes:
         return detect_resized(self.run, image_rgb, max_side_px)
+
+
+def shipped_graph(min_score: float, threads: int = 2, models_dir: Path | None = None):
+    """``run(image_rgb) -> FaceBoxes`` on the frozen TensorFlow graph as shipped, its NMS floor
+    lowered to ``min_score`` in memory: what Veil ran before the ONNX conversion, kept as the
+    reference the converted file is checked against (tests/pipeline/test_retinaface.py,
+    bench/retinaface_onnx.py). Needs TensorFlow."""
+    from tensorflow.python.framework import tensor_util
+
+    from app.pipeline.tfgraph import frozen_graph_session
+
+    def lower_floor(graph_def) -> None:
+        (node,) = [n for n in graph_def.node if n.name == SHIPPED_SCORE_FLOOR_NODE]
+        node.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(np.float32(min_score)))
+
+    graph, session = frozen_graph_session(models.model_path(models.RETINAFACE_ORIGINAL, models_dir),
+                                          threads, lower_floor)
+    x, out = graph.get_tensor_by_name(INPUT_NAME), graph.get_tensor_by_name(OUTPUT_NAME)
+
+    def run(image_rgb: np.ndarray) -> FaceBoxes:
+        blob = padded_blob(image_rgb)
+        return faces_in_image(session.run(out, {x: blob}), blob, image_rgb.shape[1::-1], min_score)
+
+    return run

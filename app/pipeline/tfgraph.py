@@ -1,4 +1,4 @@
-"""Frozen TensorFlow graphs (FaceNet, RetinaFace): import TensorFlow quietly, load a graph
+"""Frozen TensorFlow graphs (FaceNet; setup converts RetinaFace's to ONNX): import TensorFlow quietly, load a graph
 file (optionally patched in memory first) and open a session on it."""
 
 from __future__ import annotations
