@@ -1,14 +1,15 @@
 """Veil's CLI at two commits on the same clips, interleaved: wall time, and whether the outputs
 are the same file.
 
-    .venv/bin/python bench/cli_ab.py BEFORE AFTER [--clips A.mp4 B.mp4 ...] [--repeats 3]
-                                     [--section NAME]
+    .venv/bin/python bench/cli_ab.py BEFORE AFTER [--clips A.mp4 B.mp4 PHOTOS/ ...] [--repeats 3]
+                                     [--section NAME] [-- CLI flags, e.g. --fast]
 
 Each commit is checked out once into bench/out/ab/<commit> (a git worktree, the installed
 models linked in) and run with this checkout's venv, as `python -m app anonymize CLIP -o OUT
 -q`: the whole process, model load included. Runs alternate BEFORE, AFTER, BEFORE, ... so
 that both meet the same load on a shared machine; the table gives the median and every run.
 Default clips: the speed clips (the 720p clip and its 1080p version, bench/video.py speed).
+A folder is run as the CLI's folder mode (photos), its output folders compared file by file.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--clips", type=Path, nargs="+")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--section", default="cli-ab")
+    parser.add_argument("cli_args", nargs="*", help="extra arguments for both CLIs (after --)")
     args = parser.parse_args()
     if args.clips is None:
         from video import VIDEO_OUT, make_1080p
@@ -63,20 +65,27 @@ def main() -> None:
         times: dict[str, list[float]] = {commit: [] for commit in trees}
         for rep in range(args.repeats):
             for commit, tree in trees.items():
-                out = out_dir / f"{clip.stem}-{commit}.mp4"
-                cmd = [str(VEIL_PY), "-m", "app", "anonymize", str(clip), "-o", str(out), "-q"]
-                times[commit].append(run(cmd, out.with_suffix(".log"), cwd=tree))
+                out = out_dir / (f"{clip.name}-{commit}" if clip.is_dir() else f"{clip.stem}-{commit}.mp4")
+                cmd = [str(VEIL_PY), "-m", "app", "anonymize", str(clip), "-o", str(out), "-q", *args.cli_args]
+                times[commit].append(run(cmd, out.parent / f"{out.name}.log", cwd=tree))
                 print(clip.name, commit, f"{times[commit][-1]:.2f} s", flush=True)
         (a, ta), (b, tb) = times.items()
-        same = filecmp.cmp(out_dir / f"{clip.stem}-{a}.mp4", out_dir / f"{clip.stem}-{b}.mp4", shallow=False)
+        if clip.is_dir():
+            files = sorted(f.relative_to(clip) for f in clip.rglob("*") if f.is_file())
+            differ = [f for f in files if not filecmp.cmp(out_dir / f"{clip.name}-{a}" / f,
+                                                          out_dir / f"{clip.name}-{b}" / f, shallow=False)]
+            same = "yes" if not differ else f"{len(files) - len(differ)} of {len(files)} files"
+        else:
+            same = "yes" if filecmp.cmp(out_dir / f"{clip.stem}-{a}.mp4", out_dir / f"{clip.stem}-{b}.mp4",
+                                        shallow=False) else "no"
         med_a, med_b = statistics.median(ta), statistics.median(tb)
         rows.append([clip.name, f"{med_a:.2f}", f"{med_b:.2f}", f"{med_a / med_b:.2f}",
-                     " / ".join(f"{t:.1f}" for t in ta), " / ".join(f"{t:.1f}" for t in tb),
-                     "yes" if same else "no"])
+                     " / ".join(f"{t:.1f}" for t in ta), " / ".join(f"{t:.1f}" for t in tb), same])
     header = ["clip", f"{a} s (median)", f"{b} s (median)", f"{a} / {b}", f"{a} runs (s)", f"{b} runs (s)",
               "same output file"]
     body = (f"### Veil CLI at {a} and {b}, same clips, interleaved\n\n`{command_line()}` ({machine_note()}; "
-            f"{args.repeats} runs each, alternating; whole `python -m app anonymize` process)\n\n"
+            f"{args.repeats} runs each, alternating; whole `python -m app anonymize` process"
+            f"{', with ' + ' '.join(args.cli_args) if args.cli_args else ''})\n\n"
             + md_table(header, rows))
     print(body)
     write_section(args.section, body)

@@ -17,6 +17,7 @@ PY = sys.executable
 STEPS = [
     ["bash", "bench/setup_deface.sh"],
     [PY, "bench/detector_cost.py"],
+    [PY, "bench/retinaface_onnx.py", "--write"],
     [PY, "bench/stills.py", "detector"],
     [PY, "bench/stills.py", "render"],
     [PY, "bench/stills_plans.py", "passes"],
