@@ -1,8 +1,8 @@
 """Veil's CLI at two commits on the same clips, interleaved: wall time, and whether the outputs
 are the same file.
 
-    .venv/bin/python bench/cli_ab.py BEFORE AFTER [--clips A.mp4 B.mp4 PHOTOS/ ...] [--repeats 3]
-                                     [--section NAME] [-- CLI flags, e.g. --fast]
+    .venv/bin/python bench/cli_ab.py [--clips A.mp4 B.mp4 PHOTOS/ ...] [--repeats 3]
+                                     [--section NAME] BEFORE AFTER [-- CLI flags, e.g. --fast]
 
 Each commit is checked out once into bench/out/ab/<commit> (a git worktree, the installed
 models linked in) and run with this checkout's venv, as `python -m app anonymize CLIP -o OUT
