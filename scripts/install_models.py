@@ -161,6 +161,7 @@ def make_onnx_retinaface(original: Path, target: Path) -> None:
     import onnx
     from onnx import TensorProto, helper
 
+    from app.pipeline.retinaface import INPUT_NAME, OUTPUT_NAME, SCORE_FLOOR_NAME
     from app.pipeline.tfgraph import import_tensorflow
 
     tf = import_tensorflow()
@@ -170,11 +171,11 @@ def make_onnx_retinaface(original: Path, target: Path) -> None:
 
     graph_def = tf.compat.v1.GraphDef()
     graph_def.ParseFromString(original.read_bytes())
-    model, _ = tf2onnx.convert.from_graph_def(graph_def, input_names=["x:0"],
-                                              output_names=["Identity:0"], opset=17)
+    model, _ = tf2onnx.convert.from_graph_def(graph_def, input_names=[INPUT_NAME],
+                                              output_names=[OUTPUT_NAME], opset=17)
     (nms,) = [n for n in model.graph.node if n.op_type == "NonMaxSuppression"]
-    nms.input[4] = "score_floor"
-    model.graph.input.append(helper.make_tensor_value_info("score_floor", TensorProto.FLOAT, []))
+    nms.input[4] = SCORE_FLOOR_NAME
+    model.graph.input.append(helper.make_tensor_value_info(SCORE_FLOOR_NAME, TensorProto.FLOAT, []))
     for dim, name in zip(model.graph.input[0].type.tensor_type.shape.dim, ("N", "H", "W")):
         dim.dim_param = name
     model.graph.output[0].type.tensor_type.shape.dim[0].dim_param = "faces"
