@@ -558,6 +558,12 @@ def video_report(input_path: Path, output_path: Path, analysis: Analysis,
 
 PhotoDetectors = Mapping[str, FaceDetector]
 
+# A photo's passes run as many at once as the detectors allow (two on 2 cores), one ONNX
+# Runtime thread each, where they ran one at a time with two threads: the same faces, bit for
+# bit, ad hoc on every 25th WIDER val photo (12, 3 interleaved runs) 1.14x faster for the
+# detector calls; the whole CLI in bench/RESULTS.md (`cli-ab-photo-passes`).
+PHOTO_DETECTOR_THREADS = 1
+
 
 def photo_plan(options: AnonymizeOptions) -> PhotoDetectionPlan:
     return THOROUGH_PHOTO_PLAN if options.detect.thorough else FAST_PHOTO_PLAN
@@ -568,13 +574,22 @@ def load_photo_detectors(options: AnonymizeOptions) -> dict[str, FaceDetector]:
     keeping every face down to the agreement threshold."""
     from app.pipeline.retinaface import RetinaFace
 
-    floor = options.detect.min_score / 2
-    detectors = {"centerface": CenterFace(min_score=floor), "retinaface": RetinaFace(min_score=floor)}
+    floor, threads = options.detect.min_score / 2, PHOTO_DETECTOR_THREADS
+    detectors = {"centerface": CenterFace(min_score=floor, threads=threads),
+                 "retinaface": RetinaFace(min_score=floor, threads=threads)}
     if options.detect.thorough:
         from app.pipeline.yunet import YuNet
 
-        detectors["yunet"] = YuNet(min_score=floor)
+        detectors["yunet"] = YuNet(min_score=floor, threads=threads)
     return detectors
+
+
+def run_concurrently(calls: list[Callable[[], FaceBoxes]], workers: int) -> list[FaceBoxes]:
+    """Each call's result, in order, with up to ``workers`` calls running at once."""
+    if workers <= 1 or len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(min(workers, len(calls)), thread_name_prefix="veil-photo") as pool:
+        return [f.result() for f in [pool.submit(call) for call in calls]]
 
 
 def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray,
@@ -596,35 +611,37 @@ def find_still_faces(detectors: PhotoDetectors | FaceDetector, image_rgb: np.nda
     faces the other turns find with twice min_score are kept too (schedule.py, "Quarter turns")."""
     if not isinstance(detectors, Mapping):
         detectors = {"centerface": detectors}
+    workers = concurrent_calls(*detectors.values())
     h, w = image_rgb.shape[:2]
     sides = still_plan((h, w), plan.passes)
     probe = detectors.get(STILL_TURN_PROBE.detector) if quarter_turns else None
     probed: dict[int, FaceBoxes] = {}
     if probe is not None:
         probe_side = next(side for p, side in sides if p == STILL_TURN_PROBE)
-        for turns in range(4):
+
+        def probe_turned(turns: int) -> FaceBoxes:
             turned = turn_image(image_rgb, turns)
-            probed[turns] = turn_faces_back(probe.detect(turned, probe_side), turns,
-                                            (turned.shape[1], turned.shape[0]))
+            return turn_faces_back(probe.detect(turned, probe_side), turns,
+                                   (turned.shape[1], turned.shape[0]))
+        probed = dict(enumerate(run_concurrently([lambda t=t: probe_turned(t) for t in range(4)], workers)))
     upright_turns = photo_quarter_turns(
         [f.score[f.score >= STILL_TURN_SCORE_FLOOR].sum() for f in probed.values()]) if probed else 0
     upright = turn_image(image_rgb, upright_turns)
     upright_wh = (upright.shape[1], upright.shape[0])
-    mirrored = None
+    passes = [(p, side, detectors[p.detector]) for p, side in sides if p.detector in detectors]
+    mirrored = (np.ascontiguousarray(upright[:, ::-1]) if any(p.mirrored for p, _, _ in passes)
+                else None)
+
+    def run_pass(detector: FaceDetector, still_pass, side_px: int) -> FaceBoxes:
+        if still_pass.mirrored:
+            return turn_faces_back(mirror_faces(detector.detect(mirrored, side_px), upright_wh[0]),
+                                   upright_turns, upright_wh)
+        return turn_faces_back(detector.detect(upright, side_px), upright_turns, upright_wh)
+
+    calls = [(lambda faces=probed[upright_turns]: faces) if p == STILL_TURN_PROBE and probed
+             else (lambda d=d, p=p, side=side: run_pass(d, p, side)) for p, side, d in passes]
     found, alone_min_scores = [], []
-    for still_pass, side_px in sides:
-        detector = detectors.get(still_pass.detector)
-        if detector is None:
-            continue
-        if still_pass == STILL_TURN_PROBE and probed:
-            faces = probed[upright_turns]
-        elif still_pass.mirrored:
-            if mirrored is None:
-                mirrored = np.ascontiguousarray(upright[:, ::-1])
-            faces = turn_faces_back(mirror_faces(detector.detect(mirrored, side_px), upright_wh[0]),
-                                    upright_turns, upright_wh)
-        else:
-            faces = turn_faces_back(detector.detect(upright, side_px), upright_turns, upright_wh)
+    for (still_pass, _, _), faces in zip(passes, run_concurrently(calls, workers)):
         keep = long_side_px(faces.xyxy) < still_pass.max_face_px
         found.append(faces[keep])
         alone_min_scores.append(min_score if still_pass.detector == "centerface"

@@ -21,7 +21,7 @@ import numpy as np
 
 from app.pipeline import models
 from app.pipeline.boxes import clip_boxes
-from app.pipeline.detect import detect_resized, onnx_session
+from app.pipeline.detect import detect_resized, onnx_session, session_concurrency
 from app.pipeline.types import FaceBoxes
 
 INPUT_NAME = "x:0"
@@ -59,7 +59,7 @@ def faces_in_image(rows: np.ndarray, blob: np.ndarray, image_wh: tuple[int, int]
 
 class RetinaFace:
     """RetinaFace on ONNX Runtime; same ``detect(image_rgb, max_side_px)`` as CenterFace.
-    Load once per process; one caller at a time."""
+    Load once per process; ``concurrent_calls`` callers at once (as CenterFace)."""
 
     def __init__(self, min_score: float = 0.3, threads: int | None = None,
                  models_dir: Path | None = None) -> None:
@@ -68,6 +68,7 @@ class RetinaFace:
         self.min_score = min_score
         self._session = onnx_session(models.model_path(models.RETINAFACE, models_dir), threads)
         self._score_floor = np.array(min_score, np.float32)
+        self.concurrent_calls = session_concurrency(threads)
 
     def run(self, image_rgb: np.ndarray) -> FaceBoxes:
         """Detect at the image's own size (padded to multiples of 32)."""

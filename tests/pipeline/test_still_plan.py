@@ -285,3 +285,61 @@ def test_retinaface_finds_the_face_and_reports_weak_faces_too(retinaface):
     weak = retinaface.detect(canvas, 256)
     assert len(weak) == 1 and retinaface.min_score <= weak.score[0] < 0.5
     assert weak.xyxy[0, 0] < 116 < weak.xyxy[0, 2]
+
+
+class OverlapDetector:
+    """A detector that may be called from two threads at once: records the most calls that
+    ran together (each call waits briefly for a second one to arrive)."""
+
+    concurrent_calls = 2
+
+    def __init__(self):
+        import threading
+
+        self.lock, self.arrived = threading.Lock(), threading.Event()
+        self.running = self.most = self.calls = 0
+
+    def detect(self, image_rgb, max_side_px):
+        with self.lock:
+            self.running += 1
+            self.calls += 1
+            self.most = max(self.most, self.running)
+            if self.running >= 2:
+                self.arrived.set()
+        self.arrived.wait(0.2)
+        with self.lock:
+            self.running -= 1
+        return FaceBoxes.empty()
+
+
+def test_passes_of_a_photo_run_two_at_once_when_the_detectors_allow_it():
+    detector = OverlapDetector()
+    detect_still({"centerface": detector, "retinaface": detector}, np.zeros((100, 200, 3), np.uint8),
+                 plan=FAST_PHOTO_PLAN)
+    assert detector.calls == 4 + 5  # the probe's four turns, then the five other passes
+    assert detector.most == 2
+
+
+@pytest.mark.models
+def test_passes_run_at_once_find_the_same_faces_as_one_at_a_time(centerface):
+    from app.pipeline.anonymize import PHOTO_OPTIONS, load_photo_detectors
+    from app.pipeline.detect import CenterFace, concurrent_calls, default_threads
+    from app.pipeline.retinaface import RetinaFace
+    from app.pipeline.yunet import YuNet
+
+    at_once = load_photo_detectors(PHOTO_OPTIONS)
+    assert concurrent_calls(*at_once.values()) == default_threads()  # 2 on 2 cores
+    floor = PHOTO_OPTIONS.detect.min_score / 2
+    threads = default_threads()
+    one_at_a_time = {"centerface": CenterFace(floor, threads=threads),
+                     "retinaface": RetinaFace(floor, threads=threads), "yunet": YuNet(floor, threads=threads)}
+    assert concurrent_calls(*one_at_a_time.values()) == 1
+    face = cv2.cvtColor(cv2.imread(str(FACE_PNG)), cv2.COLOR_BGR2RGB)
+    photo = np.full((480, 640, 3), 110, np.uint8)
+    for (x, y), side in (((40, 60), 160), ((300, 200), 48), ((500, 80), 24)):
+        photo[y:y + side, x:x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_AREA)
+    found, sure = find_still_faces(at_once, photo)
+    expected, expected_sure = find_still_faces(one_at_a_time, photo)
+    assert len(found) >= 2
+    assert np.array_equal(found.xyxy, expected.xyxy) and np.array_equal(found.score, expected.score)
+    assert np.array_equal(sure, expected_sure)
