@@ -560,8 +560,7 @@ PhotoDetectors = Mapping[str, FaceDetector]
 
 # A photo's passes run as many at once as the detectors allow (two on 2 cores), one ONNX
 # Runtime thread each, where they ran one at a time with two threads: the same faces, bit for
-# bit, ad hoc on every 25th WIDER val photo (12, 3 interleaved runs) 1.14x faster for the
-# detector calls; the whole CLI in bench/RESULTS.md (`cli-ab-photo-passes`).
+# bit; the whole CLI in bench/RESULTS.md (`cli-ab-photo-passes`, `-fast`).
 PHOTO_DETECTOR_THREADS = 1
 
 
@@ -584,12 +583,16 @@ def load_photo_detectors(options: AnonymizeOptions) -> dict[str, FaceDetector]:
     return detectors
 
 
-def run_concurrently(calls: list[Callable[[], FaceBoxes]], workers: int) -> list[FaceBoxes]:
-    """Each call's result, in order, with up to ``workers`` calls running at once."""
+def run_concurrently(calls: list[Callable[[], FaceBoxes]], workers: int,
+                     order: list[int] | None = None) -> list[FaceBoxes]:
+    """Each call's result, in the calls' order, with up to ``workers`` calls running at once,
+    started in ``order`` (indices into ``calls``; as given unless said)."""
     if workers <= 1 or len(calls) <= 1:
         return [call() for call in calls]
+    order = range(len(calls)) if order is None else order
     with ThreadPoolExecutor(min(workers, len(calls)), thread_name_prefix="veil-photo") as pool:
-        return [f.result() for f in [pool.submit(call) for call in calls]]
+        futures = {i: pool.submit(calls[i]) for i in order}
+        return [futures[i].result() for i in range(len(calls))]
 
 
 def detect_still(detectors: PhotoDetectors | FaceDetector, image_rgb: np.ndarray,
@@ -640,8 +643,12 @@ def find_still_faces(detectors: PhotoDetectors | FaceDetector, image_rgb: np.nda
 
     calls = [(lambda faces=probed[upright_turns]: faces) if p == STILL_TURN_PROBE and probed
              else (lambda d=d, p=p, side=side: run_pass(d, p, side)) for p, side, d in passes]
+    # The largest detector inputs start first, so the two workers finish close together: in
+    # plan order the 2x pass often ran last, alone on one thread (--fast 0.92x the time of one
+    # pass at a time with two threads, largest first 1.14x; ad hoc, 12 photos, interleaved).
+    largest_first = sorted(range(len(passes)), key=lambda i: -passes[i][1])
     found, alone_min_scores = [], []
-    for (still_pass, _, _), faces in zip(passes, run_concurrently(calls, workers)):
+    for (still_pass, _, _), faces in zip(passes, run_concurrently(calls, workers, largest_first)):
         keep = long_side_px(faces.xyxy) < still_pass.max_face_px
         found.append(faces[keep])
         alone_min_scores.append(min_score if still_pass.detector == "centerface"

@@ -298,9 +298,11 @@ class OverlapDetector:
 
         self.lock, self.arrived = threading.Lock(), threading.Event()
         self.running = self.most = self.calls = 0
+        self.sides = []
 
     def detect(self, image_rgb, max_side_px):
         with self.lock:
+            self.sides.append(max_side_px)
             self.running += 1
             self.calls += 1
             self.most = max(self.most, self.running)
@@ -318,6 +320,8 @@ def test_passes_of_a_photo_run_two_at_once_when_the_detectors_allow_it():
                  plan=FAST_PHOTO_PLAN)
     assert detector.calls == 4 + 5  # the probe's four turns, then the five other passes
     assert detector.most == 2
+    # the largest inputs start first (CenterFace at 2x and 1.5x), so the two threads end together
+    assert detector.sides[:4] == [640] * 4 and sorted(detector.sides[4:6]) == [960, 1280]
 
 
 @pytest.mark.models
