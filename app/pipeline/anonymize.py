@@ -636,13 +636,14 @@ def find_still_faces(detectors: PhotoDetectors | FaceDetector, image_rgb: np.nda
                 else None)
 
     def run_pass(detector: FaceDetector, still_pass, side_px: int) -> FaceBoxes:
+        if still_pass == STILL_TURN_PROBE and probed:
+            return probed[upright_turns]
         if still_pass.mirrored:
             return turn_faces_back(mirror_faces(detector.detect(mirrored, side_px), upright_wh[0]),
                                    upright_turns, upright_wh)
         return turn_faces_back(detector.detect(upright, side_px), upright_turns, upright_wh)
 
-    calls = [(lambda faces=probed[upright_turns]: faces) if p == STILL_TURN_PROBE and probed
-             else (lambda d=d, p=p, side=side: run_pass(d, p, side)) for p, side, d in passes]
+    calls = [lambda d=d, p=p, side=side: run_pass(d, p, side) for p, side, d in passes]
     # The largest detector inputs start first, so the two workers finish close together: in
     # plan order the 2x pass often ran last, alone on one thread (--fast 0.92x the time of one
     # pass at a time with two threads, largest first 1.14x; ad hoc, 12 photos, interleaved).
