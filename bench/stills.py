@@ -7,7 +7,7 @@
 Face size is the longer side of the ground-truth box in pixels. Detector recall: greedy
 one-to-one matching at IoU >= 0.5; a detection matching no valid face (nor an invalid or
 under-10-px face) is a false positive. Rendered outputs: a face is left recognisable when the
-correlation of fine detail (grey image minus its Gaussian blur, sigma 1 px) between input and
+correlation of fine detail (grey image minus its Gaussian blur, sigma 1.5 px) between input and
 output inside the inner 80% of its box is >= 0.5 (bench/common.py).
 """
 
