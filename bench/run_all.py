@@ -20,6 +20,7 @@ STEPS = [
     [PY, "bench/retinaface_onnx.py", "--write"],
     [PY, "bench/stills.py", "detector"],
     [PY, "bench/stills.py", "render"],
+    [PY, "bench/hard_cases.py", "--write"],
     [PY, "bench/stills_plans.py", "passes"],
     [PY, "bench/stills_plans.py", "judge", "--write"],
     [PY, "bench/video.py", "youtube"],
