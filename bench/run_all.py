@@ -24,6 +24,7 @@ STEPS = [
     [PY, "bench/stills_plans.py", "passes"],
     [PY, "bench/stills_plans.py", "judge", "--write"],
     [PY, "bench/video.py", "youtube"],
+    [PY, "bench/clip_leaks.py", "--write"],
     [PY, "bench/video.py", "speed"],
     [PY, "bench/video.py", "speed-all"],
     [PY, "bench/encoder.py"],

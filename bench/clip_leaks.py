@@ -1,0 +1,194 @@
+"""Faces an independent detector finds in the eval clips, and which of them each tool left visible.
+
+    .venv/bin/python bench/clip_leaks.py [--every 2] [--reuse] [--write]
+
+The clips of ../shared/eval/clips have no ground truth. What can be measured honestly is
+whether the faces a detector finds in the input are hidden in the output. The reference here is
+RetinaFace (ResNet-50), which Veil runs on photos only: Veil's video path detects with
+CenterFace and YuNet and never sees its boxes. It looks at every 2nd frame of each input at the
+frame's own size (every 2nd frame meets every phase of Veil's detect-every-3rd-frame schedule),
+and each face it is sure of (score >= 0.9, >= 20 px) is judged in the same frame of each
+tool's output with the stills' criterion: fine-detail correlation >= 0.5 in the inner 80% of
+the box is visible. Veil runs as a user runs it (`python -m app anonymize CLIP -o OUT -q`),
+deface with its defaults; deface's output is judged only where it has the input's frames
+(count and size). Face-frames left visible are cut out under bench/out/video/leaks/visible for
+a look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (DEFACE_BIN, EVAL_DIR, MAX_HIDDEN_CORRELATION, OUT_DIR, ROOT,  # noqa: E402
+                    VEIL_PY, command_line, face_visibility, fine_detail, machine_note, md_table,
+                    require_deface, run, write_section)
+
+CLIPS_DIR = EVAL_DIR / "clips"
+CLIP_SUFFIXES = {".mp4", ".h264", ".h265", ".gif", ".avi", ".mov", ".mkv", ".webm"}
+LEAKS_OUT = OUT_DIR / "video" / "leaks"
+REFERENCE_MIN_SCORE = 0.9
+REFERENCE_MIN_FACE_PX = 20
+TOOLS = ("Veil", "deface 1.5.0 default")
+
+
+def frames_rgb(path: Path):
+    """Decoded frames in presentation order, RGB, as the decoder gives them (no rotation)."""
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            yield frame.to_ndarray(format="rgb24")
+
+
+def frame_count(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def make_outputs(clip: Path, stem: str, reuse: bool) -> dict[str, Path | None]:
+    """Each tool's output of the clip; None where deface wrote none (it skips files whose type
+    it cannot tell from the name, such as raw .h264 / .h265 streams, and fails on a GIF)."""
+    outputs = {"Veil": LEAKS_OUT / f"{stem}_veil.mp4", "deface 1.5.0 default": LEAKS_OUT / f"{stem}_deface.mp4"}
+    for tool, dst in outputs.items():
+        if reuse and dst.exists():
+            continue
+        cmd = ([str(VEIL_PY), "-m", "app", "anonymize", str(clip), "-o", str(dst), "-q"] if tool == "Veil"
+               else [str(DEFACE_BIN), str(clip), "-o", str(dst)])
+        try:
+            run(cmd, dst.with_suffix(".log"))
+        except RuntimeError:
+            if tool == "Veil":
+                raise
+            dst.unlink(missing_ok=True)  # deface fails on some inputs (an animated GIF): no output
+    return {tool: dst if dst.exists() else None for tool, dst in outputs.items()}
+
+
+def longest_run(flags: list[bool]) -> int:
+    best = current = 0
+    for flag in flags:
+        current = current + 1 if flag else 0
+        best = max(best, current)
+    return best
+
+
+def judge_clip(clip: Path, stem: str, outputs: dict[str, Path | None], detector, every: int) -> dict:
+    """Per tool: reference face-frames judged, visible, and the longest run of checked frames
+    with a face left visible. An output of another frame size (deface's writer rounds sizes up
+    to a multiple of 16 by scaling) is scaled back to the input's; the input scaled the same
+    way and back is judged too, as a check that the criterion still sees an untouched face."""
+    n_in = frame_count(clip)
+    comparable = {tool: path is not None and frame_count(path) == n_in for tool, path in outputs.items()}
+    streams = {tool: frames_rgb(path) for tool, path in outputs.items() if comparable[tool]}
+    result = {"frames": n_in, "checked": 0, "faces": 0, "resized": None, "check_visible": 0,
+              "visible": {t: 0 for t in TOOLS}, "runs": {t: [] for t in TOOLS}}
+    for index, rgb_in in enumerate(frames_rgb(clip)):
+        outs = {tool: next(stream) for tool, stream in streams.items()}  # in step with the input
+        if index % every:
+            continue
+        result["checked"] += 1
+        faces = detector.detect(rgb_in, max(rgb_in.shape[:2]))
+        size_px = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
+        xyxy = faces.xyxy[(faces.score >= REFERENCE_MIN_SCORE) & (size_px >= REFERENCE_MIN_FACE_PX)]
+        d_in = fine_detail(cv2.cvtColor(rgb_in, cv2.COLOR_RGB2GRAY))
+        h, w = rgb_in.shape[:2]
+
+        def correlation(rgb):
+            return face_visibility(d_in, fine_detail(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)), xyxy)
+
+        judged = ~np.isnan(correlation(rgb_in))
+        result["faces"] += int(judged.sum())
+        for tool, out in outs.items():
+            if out.shape != rgb_in.shape:
+                result["resized"] = out.shape[1], out.shape[0]
+                out = cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
+            corr = correlation(out)
+            visible = judged & (corr >= MAX_HIDDEN_CORRELATION)
+            result["visible"][tool] += int(visible.sum())
+            result["runs"][tool].append(bool(visible.any()))
+            for k in np.flatnonzero(visible):
+                save_crop(stem, index, tool, rgb_in, out, xyxy[k], corr[k])
+        if result["resized"]:
+            there_and_back = cv2.resize(cv2.resize(rgb_in, result["resized"], interpolation=cv2.INTER_LINEAR),
+                                        (w, h), interpolation=cv2.INTER_AREA)
+            result["check_visible"] += int((judged & (correlation(there_and_back) >= MAX_HIDDEN_CORRELATION)).sum())
+    result["comparable"] = comparable
+    return result
+
+
+def save_crop(stem: str, index: int, tool: str, rgb_in, rgb_out, box, corr: float) -> None:
+    """Input and output side by side around a face left visible, for a look."""
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    pad = max(x2 - x1, y2 - y1) // 2
+    h, w = rgb_in.shape[:2]
+    ys, xs = slice(max(0, y1 - pad), min(h, y2 + pad)), slice(max(0, x1 - pad), min(w, x2 + pad))
+    pair = np.hstack([rgb_in[ys, xs], rgb_out[ys, xs]])
+    folder = LEAKS_OUT / "visible"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{stem}_{index:05d}_{tool.split()[0].lower()}_{x1}_{y1}_{corr:.2f}.png"
+    cv2.imwrite(str(folder / name), cv2.cvtColor(pair, cv2.COLOR_RGB2BGR))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=int, default=2, help="check every n-th frame (default 2)")
+    parser.add_argument("--reuse", action="store_true", help="keep outputs already in bench/out/video/leaks")
+    parser.add_argument("--match", default="", help="only clips whose path contains this")
+    parser.add_argument("--write", action="store_true", help="write the section to bench/RESULTS.md")
+    args = parser.parse_args()
+    require_deface()
+    from app.pipeline.retinaface import RetinaFace
+
+    detector = RetinaFace(min_score=REFERENCE_MIN_SCORE)
+    LEAKS_OUT.mkdir(parents=True, exist_ok=True)
+    clips = sorted(p for p in CLIPS_DIR.rglob("*") if p.suffix.lower() in CLIP_SUFFIXES and args.match in str(p))
+    rows = []
+    totals = {t: [0, 0] for t in TOOLS}  # visible, judged: each tool over the clips it could be judged on
+    for clip in clips:
+        stem = f"{clip.parent.name}_{clip.stem}"
+        r = judge_clip(clip, stem, make_outputs(clip, stem, args.reuse), detector, args.every)
+        cells = []
+        for tool in TOOLS:
+            if r["comparable"][tool]:
+                cells += [r["visible"][tool], longest_run(r["runs"][tool])]
+                totals[tool][0] += r["visible"][tool]
+                totals[tool][1] += r["faces"]
+            else:
+                cells += ["-", "-"]
+        check = (f"{r['check_visible']} of {r['faces']} ({r['resized'][0]}x{r['resized'][1]})"
+                 if r["resized"] else "-")
+        rows.append([f"{clip.parent.name}/{clip.name}", r["frames"], r["checked"], r["faces"]] + cells + [check])
+        print(rows[-1], flush=True)
+    rows.append(["all", sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)]
+                + [cell for t in TOOLS for cell in (f"{totals[t][0]} of {totals[t][1]}", "-")] + ["-"])
+    header = ["clip", "frames", "frames checked", "reference face-frames"] + [
+        f"{t}: {what}" for t in TOOLS for what in ("visible", "longest run (checked frames)")] + [
+        "check: the input scaled to deface's size and back, visible"]
+    body = (
+        "### Video: faces an independent detector finds in every eval clip, left visible\n\n"
+        f"`{command_line()}` ({machine_note()}; every clip of ../shared/eval/clips). No ground truth "
+        "comes with these clips: the reference is RetinaFace (ResNet-50, Veil's photo detector; "
+        "Veil's video path runs CenterFace and YuNet and never sees its boxes) on every "
+        f"{'' if args.every == 1 else f'{args.every}nd ' if args.every == 2 else f'{args.every}th '}"
+        "frame of the input at the frame's own size, faces it scores >= "
+        f"{REFERENCE_MIN_SCORE} and >= {REFERENCE_MIN_FACE_PX} px. Each is judged in the same frame "
+        "of the output: visible when the fine-detail correlation in the inner 80% of its box is "
+        ">= 0.5. Veil's CLI with its defaults, deface with its defaults ('-': it wrote no output, or "
+        "one without the input's frames; deface skips files whose type it cannot tell from the "
+        "name, such as raw .h264 / .h265 streams, and fails on the GIF). deface's writer scales frames to a multiple of 16 px: its output "
+        "is scaled back to the input's size before judging, and the last column judges the input "
+        "scaled there and back, untouched, where every face should count as visible. A run counts "
+        "checked frames in a row with a face left visible.\n\n" + md_table(header, rows))
+    print(body)
+    if args.write:
+        write_section("video-clip-leaks", body)
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    main()
