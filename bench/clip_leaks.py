@@ -1,6 +1,6 @@
 """Faces an independent detector finds in the eval clips, and which of them each tool left visible.
 
-    .venv/bin/python bench/clip_leaks.py [--every 2] [--reuse] [--write]
+    .venv/bin/python bench/clip_leaks.py [--every 2] [--reuse] [--write] [--tag=-NAME -- VEIL_FLAGS]
 
 The clips of ../shared/eval/clips have no ground truth. What can be measured honestly is
 whether the faces a detector finds in the input are hidden in the output. The reference here is
@@ -12,12 +12,15 @@ tool's output with the stills' criterion: fine-detail correlation >= 0.5 in the 
 the box is visible. Veil runs as a user runs it (`python -m app anonymize CLIP -o OUT -q`),
 deface with its defaults; deface's output is judged only where it has the input's frames
 (count and size). Face-frames left visible are cut out under bench/out/video/leaks/visible for
-a look.
+a look. The reference boxes are cached under bench/out/video/leaks/reference, so a run with
+other Veil flags (`--tag=-min-score-0.25 -- --min-score 0.25`: its own outputs and section)
+costs only Veil's runs and the judging.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -27,6 +30,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from video import hidden_share  # noqa: E402
 from common import (DEFACE_BIN, EVAL_DIR, MAX_HIDDEN_CORRELATION, OUT_DIR, ROOT,  # noqa: E402
                     VEIL_PY, command_line, face_visibility, fine_detail, machine_note, md_table,
                     require_deface, run, write_section)
@@ -51,14 +55,17 @@ def frame_count(path: Path) -> int:
         return sum(1 for _ in container.decode(video=0))
 
 
-def make_outputs(clip: Path, stem: str, reuse: bool) -> dict[str, Path | None]:
-    """Each tool's output of the clip; None where deface wrote none (it skips files whose type
-    it cannot tell from the name, such as raw .h264 / .h265 streams, and fails on a GIF)."""
-    outputs = {"Veil": LEAKS_OUT / f"{stem}_veil.mp4", "deface 1.5.0 default": LEAKS_OUT / f"{stem}_deface.mp4"}
+def make_outputs(clip: Path, stem: str, reuse: bool, tag: str = "",
+                 veil_args: tuple[str, ...] = ()) -> dict[str, Path | None]:
+    """Each tool's output of the clip (Veil's run report beside its output, .json); None where
+    deface wrote none (it skips files whose type it cannot tell from the name, such as raw
+    .h264 / .h265 streams, and fails on a GIF)."""
+    outputs = {"Veil": LEAKS_OUT / f"{stem}_veil{tag}.mp4", "deface 1.5.0 default": LEAKS_OUT / f"{stem}_deface.mp4"}
     for tool, dst in outputs.items():
-        if reuse and dst.exists():
+        if reuse and dst.exists() and (tool != "Veil" or dst.with_suffix(".json").exists()):
             continue
-        cmd = ([str(VEIL_PY), "-m", "app", "anonymize", str(clip), "-o", str(dst), "-q"] if tool == "Veil"
+        cmd = ([str(VEIL_PY), "-m", "app", "anonymize", str(clip), "-o", str(dst), "-q",
+                "--report", str(dst.with_suffix(".json")), *veil_args] if tool == "Veil"
                else [str(DEFACE_BIN), str(clip), "-o", str(dst)])
         try:
             run(cmd, dst.with_suffix(".log"))
@@ -69,6 +76,25 @@ def make_outputs(clip: Path, stem: str, reuse: bool) -> dict[str, Path | None]:
     return {tool: dst if dst.exists() else None for tool, dst in outputs.items()}
 
 
+def reference_faces(clip: Path, stem: str, detector, every: int) -> dict[int, np.ndarray]:
+    """{frame index: xyxy of the faces the reference detector is sure of}, every n-th frame,
+    cached."""
+    path = LEAKS_OUT / "reference" / f"{stem}_every{every}.npz"
+    if path.exists():
+        data = np.load(path)
+        return {int(k): data[k] for k in data.files}
+    faces_by_frame = {}
+    for index, rgb in enumerate(frames_rgb(clip)):
+        if index % every == 0:
+            faces = detector.detect(rgb, max(rgb.shape[:2]))
+            size_px = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
+            faces_by_frame[index] = faces.xyxy[(faces.score >= REFERENCE_MIN_SCORE)
+                                               & (size_px >= REFERENCE_MIN_FACE_PX)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{str(k): v for k, v in faces_by_frame.items()})
+    return faces_by_frame
+
+
 def longest_run(flags: list[bool]) -> int:
     best = current = 0
     for flag in flags:
@@ -77,7 +103,8 @@ def longest_run(flags: list[bool]) -> int:
     return best
 
 
-def judge_clip(clip: Path, stem: str, outputs: dict[str, Path | None], detector, every: int) -> dict:
+def judge_clip(clip: Path, stem: str, outputs: dict[str, Path | None], reference: dict[int, np.ndarray],
+               every: int) -> dict:
     """Per tool: reference face-frames judged, visible, and the longest run of checked frames
     with a face left visible. An output of another frame size (deface's writer rounds sizes up
     to a multiple of 16 by scaling) is scaled back to the input's; the input scaled the same
@@ -92,9 +119,7 @@ def judge_clip(clip: Path, stem: str, outputs: dict[str, Path | None], detector,
         if index % every:
             continue
         result["checked"] += 1
-        faces = detector.detect(rgb_in, max(rgb_in.shape[:2]))
-        size_px = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
-        xyxy = faces.xyxy[(faces.score >= REFERENCE_MIN_SCORE) & (size_px >= REFERENCE_MIN_FACE_PX)]
+        xyxy = reference[index]
         d_in = fine_detail(cv2.cvtColor(rgb_in, cv2.COLOR_RGB2GRAY))
         h, w = rgb_in.shape[:2]
 
@@ -112,7 +137,7 @@ def judge_clip(clip: Path, stem: str, outputs: dict[str, Path | None], detector,
             result["visible"][tool] += int(visible.sum())
             result["runs"][tool].append(bool(visible.any()))
             for k in np.flatnonzero(visible):
-                save_crop(stem, index, tool, rgb_in, out, xyxy[k], corr[k])
+                save_crop(outputs[tool].stem, index, rgb_in, out, xyxy[k], corr[k])
         if result["resized"]:
             there_and_back = cv2.resize(cv2.resize(rgb_in, result["resized"], interpolation=cv2.INTER_LINEAR),
                                         (w, h), interpolation=cv2.INTER_AREA)
@@ -121,7 +146,7 @@ def judge_clip(clip: Path, stem: str, outputs: dict[str, Path | None], detector,
     return result
 
 
-def save_crop(stem: str, index: int, tool: str, rgb_in, rgb_out, box, corr: float) -> None:
+def save_crop(output_stem: str, index: int, rgb_in, rgb_out, box, corr: float) -> None:
     """Input and output side by side around a face left visible, for a look."""
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     pad = max(x2 - x1, y2 - y1) // 2
@@ -130,7 +155,7 @@ def save_crop(stem: str, index: int, tool: str, rgb_in, rgb_out, box, corr: floa
     pair = np.hstack([rgb_in[ys, xs], rgb_out[ys, xs]])
     folder = LEAKS_OUT / "visible"
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{stem}_{index:05d}_{tool.split()[0].lower()}_{x1}_{y1}_{corr:.2f}.png"
+    name = f"{output_stem}_{index:05d}_{x1}_{y1}_{corr:.2f}.png"
     cv2.imwrite(str(folder / name), cv2.cvtColor(pair, cv2.COLOR_RGB2BGR))
 
 
@@ -140,6 +165,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep outputs already in bench/out/video/leaks")
     parser.add_argument("--match", default="", help="only clips whose path contains this")
     parser.add_argument("--write", action="store_true", help="write the section to bench/RESULTS.md")
+    parser.add_argument("--tag", default="", help="suffix of Veil's outputs and of the RESULTS section")
+    parser.add_argument("veil_args", nargs="*", help="extra arguments for Veil's CLI (after --)")
     args = parser.parse_args()
     require_deface()
     from app.pipeline.retinaface import RetinaFace
@@ -147,11 +174,14 @@ def main() -> None:
     detector = RetinaFace(min_score=REFERENCE_MIN_SCORE)
     LEAKS_OUT.mkdir(parents=True, exist_ok=True)
     clips = sorted(p for p in CLIPS_DIR.rglob("*") if p.suffix.lower() in CLIP_SUFFIXES and args.match in str(p))
-    rows = []
+    rows, hidden_total = [], 0.0
     totals = {t: [0, 0] for t in TOOLS}  # visible, judged: each tool over the clips it could be judged on
     for clip in clips:
         stem = f"{clip.parent.name}_{clip.stem}"
-        r = judge_clip(clip, stem, make_outputs(clip, stem, args.reuse), detector, args.every)
+        outputs = make_outputs(clip, stem, args.reuse, args.tag, tuple(args.veil_args))
+        r = judge_clip(clip, stem, outputs, reference_faces(clip, stem, detector, args.every), args.every)
+        hidden_pct = 100 * hidden_share(json.loads(outputs["Veil"].with_suffix(".json").read_text()))
+        hidden_total += hidden_pct * r["frames"]
         cells = []
         for tool in TOOLS:
             if r["comparable"][tool]:
@@ -162,15 +192,17 @@ def main() -> None:
                 cells += ["-", "-"]
         check = (f"{r['check_visible']} of {r['faces']} ({r['resized'][0]}x{r['resized'][1]})"
                  if r["resized"] else "-")
-        rows.append([f"{clip.parent.name}/{clip.name}", r["frames"], r["checked"], r["faces"]] + cells + [check])
+        rows.append([f"{clip.parent.name}/{clip.name}", r["frames"], r["checked"], r["faces"]] + cells + [check,
+                     round(hidden_pct, 2)])
         print(rows[-1], flush=True)
     rows.append(["all", sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)]
-                + [cell for t in TOOLS for cell in (f"{totals[t][0]} of {totals[t][1]}", "-")] + ["-"])
+                + [cell for t in TOOLS for cell in (f"{totals[t][0]} of {totals[t][1]}", "-")]
+                + ["-", round(hidden_total / max(1, sum(r[1] for r in rows)), 2)])
     header = ["clip", "frames", "frames checked", "reference face-frames"] + [
         f"{t}: {what}" for t in TOOLS for what in ("visible", "longest run (checked frames)")] + [
-        "check: the input scaled to deface's size and back, visible"]
+        "check: the input scaled to deface's size and back, visible", "Veil: pixels hidden %"]
     body = (
-        "### Video: faces an independent detector finds in every eval clip, left visible\n\n"
+        f"### Video: faces an independent detector finds in every eval clip, left visible{args.tag}\n\n"
         f"`{command_line()}` ({machine_note()}; every clip of ../shared/eval/clips). No ground truth "
         "comes with these clips: the reference is RetinaFace (ResNet-50, Veil's photo detector; "
         "Veil's video path runs CenterFace and YuNet and never sees its boxes) on every "
@@ -178,15 +210,16 @@ def main() -> None:
         "frame of the input at the frame's own size, faces it scores >= "
         f"{REFERENCE_MIN_SCORE} and >= {REFERENCE_MIN_FACE_PX} px. Each is judged in the same frame "
         "of the output: visible when the fine-detail correlation in the inner 80% of its box is "
-        ">= 0.5. Veil's CLI with its defaults, deface with its defaults ('-': it wrote no output, or "
+        f">= 0.5. Veil's CLI with {' '.join(args.veil_args) or 'its defaults'}, deface with its defaults ('-': it wrote no output, or "
         "one without the input's frames; deface skips files whose type it cannot tell from the "
         "name, such as raw .h264 / .h265 streams, and fails on the GIF). deface's writer scales frames to a multiple of 16 px: its output "
-        "is scaled back to the input's size before judging, and the last column judges the input "
+        "is scaled back to the input's size before judging, and the check column judges the input "
         "scaled there and back, untouched, where every face should count as visible. A run counts "
-        "checked frames in a row with a face left visible.\n\n" + md_table(header, rows))
+        "checked frames in a row with a face left visible. Pixels hidden: the share of all the "
+        "clip's pixels inside Veil's hidden boxes (its run report), the 'all' row weighted by frames.\n\n" + md_table(header, rows))
     print(body)
     if args.write:
-        write_section("video-clip-leaks", body)
+        write_section("video-clip-leaks" + args.tag, body)
 
 
 if __name__ == "__main__":
