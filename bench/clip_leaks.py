@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from video import hidden_share  # noqa: E402
 from common import (DEFACE_BIN, EVAL_DIR, MAX_HIDDEN_CORRELATION, OUT_DIR, ROOT,  # noqa: E402
                     VEIL_PY, command_line, face_visibility, fine_detail, machine_note, md_table,
-                    require_deface, run, write_section)
+                    ordinal, require_deface, run, write_section)
 
 CLIPS_DIR = EVAL_DIR / "clips"
 CLIP_SUFFIXES = {".mp4", ".h264", ".h265", ".gif", ".avi", ".mov", ".mkv", ".webm"}
@@ -79,7 +79,7 @@ def make_outputs(clip: Path, stem: str, reuse: bool, tag: str = "",
 def reference_faces(clip: Path, stem: str, detector, every: int) -> dict[int, np.ndarray]:
     """{frame index: xyxy of the faces the reference detector is sure of}, every n-th frame,
     cached."""
-    path = LEAKS_OUT / "reference" / f"{stem}_every{every}.npz"
+    path = LEAKS_OUT / "reference" / f"{stem}_every{every}_score{REFERENCE_MIN_SCORE}_px{REFERENCE_MIN_FACE_PX}.npz"
     if path.exists():
         data = np.load(path)
         return {int(k): data[k] for k in data.files}
@@ -206,7 +206,7 @@ def main() -> None:
         f"`{command_line()}` ({machine_note()}; every clip of ../shared/eval/clips). No ground truth "
         "comes with these clips: the reference is RetinaFace (ResNet-50, Veil's photo detector; "
         "Veil's video path runs CenterFace and YuNet and never sees its boxes) on every "
-        f"{'' if args.every == 1 else f'{args.every}nd ' if args.every == 2 else f'{args.every}th '}"
+        f"{'' if args.every == 1 else ordinal(args.every) + ' '}"
         "frame of the input at the frame's own size, faces it scores >= "
         f"{REFERENCE_MIN_SCORE} and >= {REFERENCE_MIN_FACE_PX} px. Each is judged in the same frame "
         "of the output: visible when the fine-detail correlation in the inner 80% of its box is "

@@ -274,5 +274,9 @@ def md_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def ordinal(n: int) -> str:
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10 if n % 100 not in (11, 12, 13) else 0, 'th')}"
+
+
 def machine_note() -> str:
     return f"{os.cpu_count()} CPU cores, {time.strftime('%Y-%m-%d %H:%M')}"

@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import (DEFACE_BIN, DEFACE_PY, OUT_DIR, SIZE_BUCKETS_PX, WIDER_DIR,  # noqa: E402
-                    command_line, load_wider, machine_note, md_table, run, write_section)
+                    command_line, load_wider, machine_note, md_table, ordinal, run, write_section)
 
 CACHE_ROOT = OUT_DIR / "stills" / "plans-cache"
 RAW_MIN_SCORE = 0.1
@@ -47,10 +47,6 @@ def detector_for(name: str):
         from app.pipeline.yunet import YuNet
         return YuNet(min_score=RAW_MIN_SCORE)
     raise ValueError(name)
-
-
-def ordinal(n: int) -> str:
-    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10 if n % 100 not in (11, 12, 13) else 0, 'th')}"
 
 
 def pass_key(det: str, flip: bool, factor: float) -> str:
