@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import sys
+from itertools import zip_longest
 from pathlib import Path
 
 import av
@@ -48,11 +49,6 @@ def frames_rgb(path: Path):
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
             yield frame.to_ndarray(format="rgb24")
-
-
-def frame_count(path: Path) -> int:
-    with av.open(str(path)) as container:
-        return sum(1 for _ in container.decode(video=0))
 
 
 def make_outputs(clip: Path, stem: str, reuse: bool, tag: str = "",
@@ -103,19 +99,24 @@ def longest_run(flags: list[bool]) -> int:
     return best
 
 
-def judge_clip(clip: Path, stem: str, outputs: dict[str, Path | None], reference: dict[int, np.ndarray],
+def judge_clip(clip: Path, outputs: dict[str, Path | None], reference: dict[int, np.ndarray],
                every: int) -> dict:
     """Per tool: reference face-frames judged, visible, and the longest run of checked frames
-    with a face left visible. An output of another frame size (deface's writer rounds sizes up
-    to a multiple of 16 by scaling) is scaled back to the input's; the input scaled the same
-    way and back is judged too, as a check that the criterion still sees an untouched face."""
-    n_in = frame_count(clip)
-    comparable = {tool: path is not None and frame_count(path) == n_in for tool, path in outputs.items()}
-    streams = {tool: frames_rgb(path) for tool, path in outputs.items() if comparable[tool]}
-    result = {"frames": n_in, "checked": 0, "faces": 0, "resized": None, "check_visible": 0,
+    with a face left visible; ``comparable`` False for an output without the input's frames.
+    An output of another frame size (deface's writer rounds sizes up to a multiple of 16 by
+    scaling) is scaled back to the input's; the input scaled the same way and back is judged
+    too, as a check that the criterion still sees an untouched face. One decode of each file."""
+    tools = [tool for tool, path in outputs.items() if path is not None]
+    comparable = {tool: tool in tools for tool in outputs}
+    result = {"frames": 0, "checked": 0, "faces": 0, "resized": None, "check_visible": 0,
               "visible": {t: 0 for t in TOOLS}, "runs": {t: [] for t in TOOLS}}
-    for index, rgb_in in enumerate(frames_rgb(clip)):
-        outs = {tool: next(stream) for tool, stream in streams.items()}  # in step with the input
+    crops = {tool: [] for tool in tools}  # written once the tool's output proves comparable
+    for index, (rgb_in, *outs) in enumerate(zip_longest(frames_rgb(clip), *(frames_rgb(outputs[t]) for t in tools))):
+        for tool, out in zip(tools, outs):
+            comparable[tool] &= (rgb_in is None) == (out is None)  # a frame more or less: not comparable
+        if rgb_in is None:
+            continue
+        result["frames"] += 1
         if index % every:
             continue
         result["checked"] += 1
@@ -126,37 +127,47 @@ def judge_clip(clip: Path, stem: str, outputs: dict[str, Path | None], reference
         def correlation(rgb):
             return face_visibility(d_in, fine_detail(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)), xyxy)
 
-        judged = ~np.isnan(correlation(rgb_in))
+        judged = ~np.isnan(face_visibility(d_in, d_in, xyxy))
         result["faces"] += int(judged.sum())
-        for tool, out in outs.items():
+        for tool, out in zip(tools, outs):
+            if not comparable[tool]:
+                continue
             if out.shape != rgb_in.shape:
-                result["resized"] = out.shape[1], out.shape[0]
+                result["resized"], resized_tool = (out.shape[1], out.shape[0]), tool
                 out = cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
             corr = correlation(out)
             visible = judged & (corr >= MAX_HIDDEN_CORRELATION)
             result["visible"][tool] += int(visible.sum())
             result["runs"][tool].append(bool(visible.any()))
-            for k in np.flatnonzero(visible):
-                save_crop(outputs[tool].stem, index, rgb_in, out, xyxy[k], corr[k])
+            crops[tool] += [crop_pair(index, rgb_in, out, xyxy[k], corr[k]) for k in np.flatnonzero(visible)]
         if result["resized"]:
             there_and_back = cv2.resize(cv2.resize(rgb_in, result["resized"], interpolation=cv2.INTER_LINEAR),
                                         (w, h), interpolation=cv2.INTER_AREA)
             result["check_visible"] += int((judged & (correlation(there_and_back) >= MAX_HIDDEN_CORRELATION)).sum())
+    for tool in tools:
+        if comparable[tool]:
+            save_crops(outputs[tool].stem, crops[tool])
+    if result["resized"] and not comparable[resized_tool]:
+        result["resized"] = None  # the check belongs to an output that is not judged
     result["comparable"] = comparable
     return result
 
 
-def save_crop(output_stem: str, index: int, rgb_in, rgb_out, box, corr: float) -> None:
-    """Input and output side by side around a face left visible, for a look."""
+def crop_pair(index: int, rgb_in, rgb_out, box, corr: float) -> tuple[str, np.ndarray]:
+    """(file name's end, input and output side by side) around a face left visible."""
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     pad = max(x2 - x1, y2 - y1) // 2
     h, w = rgb_in.shape[:2]
     ys, xs = slice(max(0, y1 - pad), min(h, y2 + pad)), slice(max(0, x1 - pad), min(w, x2 + pad))
-    pair = np.hstack([rgb_in[ys, xs], rgb_out[ys, xs]])
+    return f"{index:05d}_{x1}_{y1}_{corr:.2f}", np.hstack([rgb_in[ys, xs], rgb_out[ys, xs]])
+
+
+def save_crops(output_stem: str, crops: list[tuple[str, np.ndarray]]) -> None:
+    """The crops of one output under bench/out/video/leaks/visible, for a look."""
     folder = LEAKS_OUT / "visible"
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{output_stem}_{index:05d}_{x1}_{y1}_{corr:.2f}.png"
-    cv2.imwrite(str(folder / name), cv2.cvtColor(pair, cv2.COLOR_RGB2BGR))
+    for name, pair in crops:
+        cv2.imwrite(str(folder / f"{output_stem}_{name}.png"), cv2.cvtColor(pair, cv2.COLOR_RGB2BGR))
 
 
 def main() -> None:
@@ -179,7 +190,7 @@ def main() -> None:
     for clip in clips:
         stem = f"{clip.parent.name}_{clip.stem}"
         outputs = make_outputs(clip, stem, args.reuse, args.tag, tuple(args.veil_args))
-        r = judge_clip(clip, stem, outputs, reference_faces(clip, stem, detector, args.every), args.every)
+        r = judge_clip(clip, outputs, reference_faces(clip, stem, detector, args.every), args.every)
         hidden_pct = 100 * hidden_share(json.loads(outputs["Veil"].with_suffix(".json").read_text()))
         hidden_total += hidden_pct * r["frames"]
         cells = []
