@@ -16,7 +16,8 @@ from app.pipeline.decide import DEFAULT_MIN_SIMILARITY, Policy
 from app.pipeline.errors import VeilError
 from app.pipeline.people import IdentityOptions
 from app.pipeline.schedule import (FAST_PHOTO_PLAN, STILL_MIN_SCORE, STILL_SMALL_FACE_EXTRA_SCALE,
-                                   THOROUGH_PHOTO_PLAN)
+                                   THOROUGH_PHOTO_PLAN, VIDEO_WEAK_SCORE_FACTOR,
+                                   VIDEO_WEAK_TRACK_MIN_DETECTIONS)
 from app.pipeline.progress import Progress
 from app.pipeline.types import (AnonymizeOptions, DetectOptions, RedactOptions, RedactShape,
                                 RedactStyle, TrackOptions)
@@ -45,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="shape of the hidden area (default: ellipse)")
     anon.add_argument("--min-score", type=float,
                       help="detection score threshold in 0..1; lower hides more (default: "
-                           f"{DetectOptions.min_score} for videos, {STILL_MIN_SCORE} for photos, where "
+                           f"{DetectOptions.min_score} for videos, where faces found on "
+                           f"{VIDEO_WEAK_TRACK_MIN_DETECTIONS} detection frames are kept down to "
+                           f"{VIDEO_WEAK_SCORE_FACTOR * DetectOptions.min_score:.2g} "
+                           f"({VIDEO_WEAK_SCORE_FACTOR * 100:.0f}%% of it); {STILL_MIN_SCORE} for photos, where "
                            f"faces {THOROUGH_PHOTO_PLAN.agreeing_passes + 1} passes agree on "
                            f"({FAST_PHOTO_PLAN.agreeing_passes + 1} with --fast) are kept down to "
                            "half of it)")

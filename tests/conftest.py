@@ -14,11 +14,12 @@ SHARED_EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 
 class ScriptedDetector:
     """Returns the boxes a test scripts for each call (in call order), or a function of the
-    image; records what it was shown."""
+    image, scored 0.9 or ``score_for_call(call)``; records what it was shown."""
 
-    def __init__(self, boxes_for_call=None, boxes_for_image=None) -> None:
+    def __init__(self, boxes_for_call=None, boxes_for_image=None, score_for_call=None) -> None:
         self.boxes_for_call = boxes_for_call
         self.boxes_for_image = boxes_for_image
+        self.score_for_call = score_for_call
         self.calls = 0
         self.shapes: list[tuple[int, ...]] = []
 
@@ -28,10 +29,11 @@ class ScriptedDetector:
             xyxy = self.boxes_for_image(image_rgb)
         else:
             xyxy = self.boxes_for_call(self.calls)
+        score = 0.9 if self.score_for_call is None else self.score_for_call(self.calls)
         self.calls += 1
         xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
         n = len(xyxy)
-        return FaceBoxes(xyxy, np.full(n, 0.9, np.float32), np.full((n, 5, 2), np.nan, np.float32))
+        return FaceBoxes(xyxy, np.full(n, score, np.float32), np.full((n, 5, 2), np.nan, np.float32))
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from app.pipeline.schedule import (FAST_PHOTO_PLAN, OTHER_NETWORKS_MIN_SCORE, ST
                                    STILL_TURN_SCORE_FLOOR, THOROUGH_PHOTO_PLAN,
                                    STILL_TURNED_SCORE_FACTOR, VIDEO_PROBE_TURNS,
                                    VIDEO_SURE_UPRIGHT_SCORE, VIDEO_TURNED_SCORE_FACTOR,
+                                   VIDEO_WEAK_SCORE_FACTOR, VIDEO_WEAK_TRACK_MIN_DETECTIONS,
                                    PhotoDetectionPlan, VideoDetectionPlan, photo_quarter_turns,
                                    still_hide_scales, still_plan, VIDEO_FULL_RES_MAX_BASE_FACE_PX,
                                    VIDEO_SMALL_FACE_BASE_PX, video_plan)
@@ -45,7 +46,8 @@ from app.pipeline.progress import ANALYSE_SHARE, CancelFn, ProgressFn, ProgressM
 from app.pipeline.redact import redact_frame, redact_yuv420
 from app.pipeline.prefetch import prefetch
 from app.pipeline.scene import frame_signature, frame_signature_yuv420, is_scene_cut
-from app.pipeline.track import RawTrack, Tracker, boxes_per_frame, finalize_tracks
+from app.pipeline.track import (RawTrack, Tracker, boxes_per_frame, confirmed_tracks,
+                                finalize_tracks)
 from app.pipeline.types import (AnonymizeOptions, DetectOptions, FaceBoxes, TrackDecision,
                                 TrackOptions, VideoInfo)
 
@@ -88,6 +90,7 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     meter = ProgressMeter("analysing", info.frame_count_estimate, progress, should_cancel,
                           0.0, ANALYSE_SHARE)
     turned_min_score = VIDEO_TURNED_SCORE_FACTOR * options.detect.min_score
+    floor = video_detection_floor(options)
     pts: list[int] = []
     cut_frames: list[int] = []
     detected_frames = 0
@@ -112,6 +115,7 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
                 # In the pool too, so no more than ``workers`` calls run at once.
                 frame_faces = pool.submit(detect, image, sides, turns, small_turns, frame_faces).result()
             faces = frame_faces.merged()
+            faces = faces[faces.score >= floor]  # a detector given here may report lower
             state.update(index, frame_faces)
             track_ids = tracker.update(index, faces, is_cut)
             state.found_turned.update(tracks_touching(faces, track_ids, frame_faces.all_turned()))
@@ -148,7 +152,9 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     frame_count = len(pts)
     if frame_count == 0:
         raise InputError(f"{Path(input_path).name!r} has a video stream with zero frames.")
-    tracks = finalize_tracks(tracker.finish(), frame_count, cut_frames, fps, options.track,
+    raw_tracks = confirmed_tracks(tracker.finish(), options.detect.min_score,
+                                  VIDEO_WEAK_TRACK_MIN_DETECTIONS)
+    tracks = finalize_tracks(raw_tracks, frame_count, cut_frames, fps, options.track,
                              info.resolution_wh,
                              lambda raw: min_pad_frames(raw, plan, info, raw.track_id in state.found_turned),
                              small_face_px(plan, info))
@@ -418,16 +424,22 @@ def render_video(input_path: Path, output_path: Path, analysis: Analysis,
 VIDEO_DETECTOR_THREADS = 1
 
 
+def video_detection_floor(options: AnonymizeOptions) -> float:
+    """The lowest score video's detectors report: weak faces count when seen again
+    (schedule.py, "Weak faces in video")."""
+    return VIDEO_WEAK_SCORE_FACTOR * options.detect.min_score
+
+
 def load_detector(options: AnonymizeOptions) -> CenterFace:
     """CenterFace for video (base and turned passes) and reference photos."""
-    return CenterFace(min_score=options.detect.min_score, threads=VIDEO_DETECTOR_THREADS)
+    return CenterFace(min_score=video_detection_floor(options), threads=VIDEO_DETECTOR_THREADS)
 
 
 def load_full_res_detector(options: AnonymizeOptions) -> FaceDetector:
     """YuNet for video's full-resolution passes (schedule.py, "Full-resolution pass")."""
     from app.pipeline.yunet import YuNet
 
-    return YuNet(min_score=options.detect.min_score, threads=VIDEO_DETECTOR_THREADS)
+    return YuNet(min_score=video_detection_floor(options), threads=VIDEO_DETECTOR_THREADS)
 
 
 def analyse_and_decide(input_path: Path, options: AnonymizeOptions,

@@ -181,6 +181,17 @@ def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: 
     return Track(raw.track_id, frames, clip_boxes(xyxy, resolution_wh), score, is_detected)
 
 
+def confirmed_tracks(raw_tracks: list[RawTrack], sure_score: float,
+                     min_weak_detections: int) -> list[RawTrack]:
+    """The tracks to keep: those with a detection scoring >= ``sure_score``, and those found on
+    at least ``min_weak_detections`` detection frames (a weak face seen again; schedule.py,
+    "Weak faces in video"). Sure tracks keep their weak detections: a face that drops under
+    ``sure_score`` for a while stays one track."""
+    return [raw for raw in raw_tracks
+            if len(raw.frame_index) >= min_weak_detections
+            or any(score >= sure_score for score in raw.score)]
+
+
 def finalize_tracks(raw_tracks: list[RawTrack], frame_count: int, cut_frames: list[int],
                     fps: float, options: TrackOptions, resolution_wh: tuple[int, int],
                     min_pad_frames: Callable[[RawTrack], tuple[int, int]] = lambda raw: (0, 0),

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from app.pipeline.track import RawTrack, Tracker, boxes_per_frame, finalize_track, scene_bounds
+from app.pipeline.track import (RawTrack, Tracker, boxes_per_frame, confirmed_tracks, finalize_track,
+                                scene_bounds)
 from app.pipeline.types import FaceBoxes, TrackOptions
 
 
@@ -122,3 +123,19 @@ def test_small_faces_get_a_wider_hidden_area(size_px, expected_side_px):
     x1, y1, x2, y2 = track.xyxy[0]
     assert x2 - x1 == pytest.approx(expected_side_px) and y2 - y1 == pytest.approx(expected_side_px)
     assert (x1 + x2) / 2 == pytest.approx(100 + size_px / 2)
+
+
+def scored(track_id, scores):
+    track = RawTrack(track_id)
+    for i, score in enumerate(scores):
+        track.add(3 * i, np.array([10, 10, 40, 40], np.float32), score)
+    return track
+
+
+def test_confirmed_tracks_keep_sure_faces_and_weak_faces_seen_again():
+    tracks = [scored(1, [0.25]), scored(2, [0.35]), scored(3, [0.25, 0.22]),
+              scored(4, [0.9, 0.21, 0.21]), scored(5, [0.29])]
+    kept = confirmed_tracks(tracks, sure_score=0.3, min_weak_detections=2)
+    assert [t.track_id for t in kept] == [2, 3, 4]
+    assert kept[2].score == [0.9, 0.21, 0.21]  # a sure track keeps its weak detections
+    assert [t.track_id for t in confirmed_tracks(tracks, 0.3, 3)] == [2, 4]

@@ -242,6 +242,32 @@ def test_report_lists_every_track_with_per_frame_boxes(tmp_path, scripted_detect
     assert report["video"]["width"] == 160
 
 
+# Under the default min_score (0.3), over its weak floor (2/3 of it: 0.2), and under that floor.
+WEAK_SCORE, UNDER_FLOOR_SCORE = 0.25, 0.15
+
+
+@pytest.mark.parametrize("seen_on_calls, score, hidden", [
+    (range(10), WEAK_SCORE, True),          # a weak face seen on every detection frame
+    ((4, 5), WEAK_SCORE, True),             # ... on two of them
+    ((4,), WEAK_SCORE, False),              # ... on one: most often a shirt, a hand, a sign
+    ((4,), 0.35, True),                     # a sure face, seen once
+    (range(10), UNDER_FLOOR_SCORE, False),  # under the floor: never a face
+])
+def test_weak_faces_hidden_when_seen_again(tmp_path, scripted_detector, seen_on_calls, score, hidden):
+    source = make_video(tmp_path / "in.mp4", squares=[SQUARE], frames=10)
+    out = tmp_path / "out.mp4"
+    detector = scripted_detector(boxes_for_call=lambda k: [SQUARE.xyxy(k)] if k in seen_on_calls else [],
+                                 score_for_call=lambda k: score)
+    report = anonymize_video(source, out, BOX_ONLY, detector=detector)
+    before, after = read_video(source), read_video(out)
+    for i in seen_on_calls:
+        x1, y1, x2, y2 = (int(v) for v in SQUARE.xyxy(i))
+        inside = np.abs(before.frames[i][y1 + 2:y2 - 2, x1 + 2:x2 - 2].astype(int)
+                        - after.frames[i][y1 + 2:y2 - 2, x1 + 2:x2 - 2]).mean()
+        assert (inside > 30) == hidden, f"frame {i}: hidden {inside > 30}, expected {hidden}"
+    assert len(report["tracks"]) == int(hidden)
+
+
 def test_height_whose_chroma_rows_are_odd(tmp_path, scripted_detector):
     # 118 rows: 59 chroma rows, which PyAV packs without aligning them to luma rows.
     source, out, _ = run(tmp_path, scripted_detector, height=118, frames=6)
