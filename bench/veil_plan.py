@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.pipeline.anonymize import (VIDEO_DETECTOR_THREADS, anonymize_video,  # noqa: E402
-                                    detection_plan, load_full_res_detector)
+                                    detection_plan, load_full_res_detector,
+                                    video_detection_floor)
 from app.pipeline.decode import probe_video  # noqa: E402
 from app.pipeline.detect import CenterFace  # noqa: E402
 from app.pipeline.types import AnonymizeOptions, DetectOptions, TrackOptions  # noqa: E402
@@ -52,7 +53,8 @@ def main() -> None:
     options = AnonymizeOptions(detect=detect, track=TrackOptions(box_scale=args.box_scale))
     plan = detection_plan(probe_video(args.input), options)
     t0 = time.perf_counter()
-    detector = CenterFace(min_score=args.min_score, threads=args.threads)
+    # The CLI's detection floor: weak faces count when seen again (app/pipeline/schedule.py).
+    detector = CenterFace(min_score=video_detection_floor(options), threads=args.threads)
     full_res = detector if args.full_res_centerface else load_full_res_detector(options)
     report = anonymize_video(args.input, args.output, options, detector=detector,
                              full_res_detector=full_res)

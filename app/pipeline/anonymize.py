@@ -26,7 +26,8 @@ from app.pipeline.decode import (FrameClock, iter_video_frames, main_video_strea
                                  open_container, probe_video, to_display_rgb, yuv420_planes)
 from app.pipeline.detect import (NMS_MAX_IOU, CenterFace, FaceDetector, absorb_contained,
                                  concurrent_calls, detect_turned, merge_union, mirror_faces,
-                                 sure_faces, turn_faces_back, turn_image, vote)
+                                 sure_faces, turn_faces_back, turn_image, vote,
+                                 without_weak_echoes)
 from app.pipeline.schedule import (FAST_PHOTO_PLAN, OTHER_NETWORKS_MIN_SCORE, STILL_AGREE_MIN_IOU,
                                    STILL_MIN_SCORE, STILL_TURN_PROBE,
                                    STILL_TURN_SCORE_FLOOR, THOROUGH_PHOTO_PLAN,
@@ -86,7 +87,8 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     full_res_detector = full_res_detector or detector
     state = _TurnsFound(plan)
     tracker = Tracker(max_gap_frames=int(round(options.track.max_gap_s * fps)),
-                      min_match=options.track.min_iou)
+                      min_match=options.track.min_iou, sure_score=options.detect.min_score,
+                      min_weak_detections=VIDEO_WEAK_TRACK_MIN_DETECTIONS)
     meter = ProgressMeter("analysing", info.frame_count_estimate, progress, should_cancel,
                           0.0, ANALYSE_SHARE)
     turned_min_score = VIDEO_TURNED_SCORE_FACTOR * options.detect.min_score
@@ -116,6 +118,7 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
                 frame_faces = pool.submit(detect, image, sides, turns, small_turns, frame_faces).result()
             faces = frame_faces.merged()
             faces = faces[faces.score >= floor]  # a detector given here may report lower
+            faces = without_weak_echoes(faces, options.detect.min_score)
             state.update(index, frame_faces)
             track_ids = tracker.update(index, faces, is_cut)
             state.found_turned.update(tracks_touching(faces, track_ids, frame_faces.all_turned()))

@@ -215,6 +215,19 @@ def absorb_contained(outer: FaceBoxes, inner: FaceBoxes, min_inside: float = 0.7
     return FaceBoxes.concatenate([FaceBoxes(xyxy, score, outer.landmarks), inner[into < 0]])
 
 
+def without_weak_echoes(faces: FaceBoxes, sure_score: float, max_inside: float = 0.3) -> FaceBoxes:
+    """``faces`` less the weak ones (< ``sure_score``) lying at least ``max_inside`` of their
+    area inside a sure face's box: a loose second box of that face (CenterFace finds an
+    upside-down or lying face weakly, with a box off by a third, beside the turned pass's
+    sure one), not another face."""
+    weak = faces.score < sure_score
+    if not weak.any() or weak.all():
+        return faces
+    sure = faces.xyxy[~weak]
+    inside = intersection_matrix(faces.xyxy, sure).max(axis=1) / np.maximum(box_area(faces.xyxy), 1e-6)
+    return faces[~(weak & (inside >= max_inside))]
+
+
 def merge_nms(faces: FaceBoxes, min_iou: float = NMS_MAX_IOU) -> FaceBoxes:
     """Overlapping detections of one face reduced to the best-scoring box (no growing)."""
     keep = nms(faces.xyxy, faces.score, min_iou) if len(faces) else []

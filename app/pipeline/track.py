@@ -32,6 +32,12 @@ class RawTrack:
         self.xyxy.append(np.asarray(xyxy, np.float32))
         self.score.append(float(score))
 
+    def is_confirmed(self, sure_score: float, min_weak_detections: int) -> bool:
+        """A face to hide: one of its detections is sure, or it was found on at least
+        ``min_weak_detections`` detection frames (schedule.py, "Weak faces in video")."""
+        return (len(self.frame_index) >= min_weak_detections
+                or any(score >= sure_score for score in self.score))
+
     def predict(self, frame_index: int) -> np.ndarray:
         """Box expected at ``frame_index`` by constant velocity from the last two detections."""
         last = self.xyxy[-1]
@@ -58,13 +64,22 @@ def _match_scores(predicted: np.ndarray, detected: np.ndarray) -> np.ndarray:
 
 class Tracker:
     """Greedy online association. A track ends when unmatched for more than
-    ``max_gap_frames`` frames, or at a scene cut."""
+    ``max_gap_frames`` frames, or at a scene cut.
 
-    def __init__(self, max_gap_frames: int, min_match: float = 0.1) -> None:
+    Sure detections (>= ``sure_score``) go to confirmed tracks first (RawTrack.is_confirmed),
+    then every other pair by how well it matches, as ByteTrack does: a weak detection near a
+    face, or a weak track started there, must not take that face's sure detection from its
+    own track (on YouTube Faces turned 180 degrees, weak detections taken first split a face
+    into three tracks, each padded at its ends)."""
+
+    def __init__(self, max_gap_frames: int, min_match: float = 0.1, sure_score: float = 0.0,
+                 min_weak_detections: int = 1) -> None:
         if max_gap_frames < 0:
             raise ValueError(f"max_gap_frames must be >= 0, got {max_gap_frames!r}")
         self.max_gap_frames = max_gap_frames
         self.min_match = min_match
+        self.sure_score = sure_score
+        self.min_weak_detections = min_weak_detections
         self.live: list[RawTrack] = []
         self.done: list[RawTrack] = []
         self.next_id = 1
@@ -86,10 +101,12 @@ class Tracker:
         if self.live and len(faces):
             predicted = np.stack([t.predict(frame_index) for t in self.live])
             scores = _match_scores(predicted, faces.xyxy)
-            for flat in np.argsort(-scores, axis=None):
-                t, d = np.unravel_index(flat, scores.shape)
-                if scores[t, d] < self.min_match:
-                    break
+            confirmed = np.array([t.is_confirmed(self.sure_score, self.min_weak_detections)
+                                  for t in self.live])
+            first = confirmed[:, None] & (faces.score >= self.sure_score)[None, :]
+            pairs = np.flatnonzero(scores >= self.min_match)
+            pairs = pairs[np.argsort(-(scores + first).ravel()[pairs], kind="stable")]
+            for t, d in zip(*np.unravel_index(pairs, scores.shape)):
                 if d not in unmatched or self.live[t].frame_index[-1] == frame_index:
                     continue
                 self.live[t].add(frame_index, faces.xyxy[d], faces.score[d])
@@ -187,9 +204,7 @@ def confirmed_tracks(raw_tracks: list[RawTrack], sure_score: float,
     at least ``min_weak_detections`` detection frames (a weak face seen again; schedule.py,
     "Weak faces in video"). Sure tracks keep their weak detections: a face that drops under
     ``sure_score`` for a while stays one track."""
-    return [raw for raw in raw_tracks
-            if len(raw.frame_index) >= min_weak_detections
-            or any(score >= sure_score for score in raw.score)]
+    return [raw for raw in raw_tracks if raw.is_confirmed(sure_score, min_weak_detections)]
 
 
 def finalize_tracks(raw_tracks: list[RawTrack], frame_count: int, cut_frames: list[int],

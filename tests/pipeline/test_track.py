@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from app.pipeline.detect import without_weak_echoes
 from app.pipeline.track import (RawTrack, Tracker, boxes_per_frame, confirmed_tracks, finalize_track,
                                 scene_bounds)
 from app.pipeline.types import FaceBoxes, TrackOptions
@@ -139,3 +140,33 @@ def test_confirmed_tracks_keep_sure_faces_and_weak_faces_seen_again():
     assert [t.track_id for t in kept] == [2, 3, 4]
     assert kept[2].score == [0.9, 0.21, 0.21]  # a sure track keeps its weak detections
     assert [t.track_id for t in confirmed_tracks(tracks, 0.3, 3)] == [2, 4]
+
+
+def scored_faces(*rows):
+    """(x1, y1, x2, y2, score) rows -> FaceBoxes."""
+    rows = np.array(rows, np.float32).reshape(-1, 5)
+    return FaceBoxes(rows[:, :4], rows[:, 4], np.zeros((len(rows), 5, 2), np.float32))
+
+
+def test_sure_detection_goes_to_its_confirmed_track_before_a_weak_one():
+    """A weak track started beside a face (predicted closer to where the face is now) must not
+    take the face's sure detection: the face stays one track."""
+    tracker = Tracker(max_gap_frames=10, sure_score=0.3, min_weak_detections=2)
+    face = tracker.update(0, scored_faces([100, 100, 140, 140, 0.9]))[0]
+    tracker.update(3, scored_faces([100, 100, 140, 140, 0.9], [125, 100, 165, 140, 0.25]))
+    # The face moved right, onto the weak box: the weak track matches it best.
+    ids = tracker.update(6, scored_faces([122, 100, 162, 140, 0.9]))
+    assert ids[0] == face
+    without_priority = Tracker(max_gap_frames=10)
+    without_priority.update(0, scored_faces([100, 100, 140, 140, 0.9]))
+    weak = without_priority.update(3, scored_faces([100, 100, 140, 140, 0.9], [125, 100, 165, 140, 0.25]))[1]
+    assert without_priority.update(6, scored_faces([122, 100, 162, 140, 0.9]))[0] == weak
+
+
+def test_weak_echo_of_a_sure_face_is_dropped_other_weak_faces_kept():
+    faces = scored_faces([100, 100, 140, 140, 0.9],   # a sure face
+                         [110, 90, 170, 150, 0.25],   # a loose weak box half on it: its echo
+                         [300, 100, 340, 140, 0.25],  # a weak face elsewhere
+                         [135, 100, 175, 140, 0.4])   # a sure face beside it, kept
+    kept = without_weak_echoes(faces, sure_score=0.3)
+    assert kept.xyxy[:, 0].tolist() == [100, 300, 135]
