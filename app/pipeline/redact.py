@@ -28,7 +28,9 @@ def mosaic(region: np.ndarray, cell_px: int) -> np.ndarray:
     h, w = region.shape[:2]
     rows = np.arange(0, h, cell_px)
     cols = np.arange(0, w, cell_px)
-    sums = np.add.reduceat(np.add.reduceat(region.astype(np.float64), rows, axis=0), cols, axis=1)
+    # Integer sums are exact (as float64 ones were) without converting the region first.
+    sums = np.add.reduceat(np.add.reduceat(region, rows, axis=0, dtype=np.uint32), cols, axis=1,
+                           dtype=np.uint32)
     counts = np.outer(np.diff(np.append(rows, h)), np.diff(np.append(cols, w)))
     counts = counts.reshape(counts.shape + (1,) * (region.ndim - 2))
     means = np.rint(sums / counts).astype(np.uint8)
