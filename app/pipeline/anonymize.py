@@ -47,8 +47,7 @@ from app.pipeline.progress import ANALYSE_SHARE, CancelFn, ProgressFn, ProgressM
 from app.pipeline.redact import redact_frame, redact_yuv420
 from app.pipeline.prefetch import prefetch
 from app.pipeline.scene import frame_signature, frame_signature_yuv420, is_scene_cut
-from app.pipeline.track import (RawTrack, Tracker, boxes_per_frame, confirmed_tracks,
-                                finalize_tracks)
+from app.pipeline.track import RawTrack, Tracker, boxes_per_frame, finalize_tracks
 from app.pipeline.types import (AnonymizeOptions, DetectOptions, FaceBoxes, TrackDecision,
                                 TrackOptions, VideoInfo)
 
@@ -155,9 +154,7 @@ def analyse_video(input_path: Path, options: AnonymizeOptions, *, detector: Face
     frame_count = len(pts)
     if frame_count == 0:
         raise InputError(f"{Path(input_path).name!r} has a video stream with zero frames.")
-    raw_tracks = confirmed_tracks(tracker.finish(), options.detect.min_score,
-                                  VIDEO_WEAK_TRACK_MIN_DETECTIONS)
-    tracks = finalize_tracks(raw_tracks, frame_count, cut_frames, fps, options.track,
+    tracks = finalize_tracks(tracker.finish(), frame_count, cut_frames, fps, options.track,
                              info.resolution_wh,
                              lambda raw: min_pad_frames(raw, plan, info, raw.track_id in state.found_turned),
                              small_face_px(plan, info))

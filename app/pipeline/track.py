@@ -121,9 +121,12 @@ class Tracker:
         return ids
 
     def finish(self) -> list[RawTrack]:
+        """The confirmed tracks (RawTrack.is_confirmed; every track unless ``sure_score`` and
+        ``min_weak_detections`` say otherwise), by id. Sure tracks keep their weak detections:
+        a face that drops under ``sure_score`` for a while stays one track."""
         tracks = sorted(self.done + self.live, key=lambda t: t.track_id)
         self.done, self.live = [], []
-        return tracks
+        return [t for t in tracks if t.is_confirmed(self.sure_score, self.min_weak_detections)]
 
 
 # A face seen sideways, upside down or half hidden is found at a low score with a box off by up
@@ -196,15 +199,6 @@ def finalize_track(raw: RawTrack, frame_count: int, cut_frames: list[int], fps: 
     score = np.full(len(frames), np.nan, np.float32)
     score[np.searchsorted(frames, det_frames)] = raw.score
     return Track(raw.track_id, frames, clip_boxes(xyxy, resolution_wh), score, is_detected)
-
-
-def confirmed_tracks(raw_tracks: list[RawTrack], sure_score: float,
-                     min_weak_detections: int) -> list[RawTrack]:
-    """The tracks to keep: those with a detection scoring >= ``sure_score``, and those found on
-    at least ``min_weak_detections`` detection frames (a weak face seen again; schedule.py,
-    "Weak faces in video"). Sure tracks keep their weak detections: a face that drops under
-    ``sure_score`` for a while stays one track."""
-    return [raw for raw in raw_tracks if raw.is_confirmed(sure_score, min_weak_detections)]
 
 
 def finalize_tracks(raw_tracks: list[RawTrack], frame_count: int, cut_frames: list[int],

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from app.pipeline.detect import without_weak_echoes
-from app.pipeline.track import (RawTrack, Tracker, boxes_per_frame, confirmed_tracks, finalize_track,
+from app.pipeline.track import (RawTrack, Tracker, boxes_per_frame, finalize_track,
                                 scene_bounds)
 from app.pipeline.types import FaceBoxes, TrackOptions
 
@@ -133,13 +133,13 @@ def scored(track_id, scores):
     return track
 
 
-def test_confirmed_tracks_keep_sure_faces_and_weak_faces_seen_again():
+def test_confirmed_tracks_are_sure_faces_and_weak_faces_seen_again():
     tracks = [scored(1, [0.25]), scored(2, [0.35]), scored(3, [0.25, 0.22]),
               scored(4, [0.9, 0.21, 0.21]), scored(5, [0.29])]
-    kept = confirmed_tracks(tracks, sure_score=0.3, min_weak_detections=2)
+    kept = [t for t in tracks if t.is_confirmed(sure_score=0.3, min_weak_detections=2)]
     assert [t.track_id for t in kept] == [2, 3, 4]
     assert kept[2].score == [0.9, 0.21, 0.21]  # a sure track keeps its weak detections
-    assert [t.track_id for t in confirmed_tracks(tracks, 0.3, 3)] == [2, 4]
+    assert [t.track_id for t in tracks if t.is_confirmed(0.3, 3)] == [2, 4]
 
 
 def scored_faces(*rows):
