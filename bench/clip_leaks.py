@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import sys
+from fractions import Fraction
 from itertools import zip_longest
 from pathlib import Path
 
@@ -32,12 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from video import hidden_share  # noqa: E402
-from common import (DEFACE_BIN, EVAL_DIR, MAX_HIDDEN_CORRELATION, OUT_DIR, ROOT,  # noqa: E402
+from common import (DEFACE_BIN, DEFACE_VENV, EVAL_DIR, MAX_HIDDEN_CORRELATION, OUT_DIR, ROOT,  # noqa: E402
                     VEIL_PY, command_line, face_visibility, fine_detail, machine_note, md_table,
                     ordinal, require_deface, run, write_section)
 
 CLIPS_DIR = EVAL_DIR / "clips"
 CLIP_SUFFIXES = {".mp4", ".h264", ".h265", ".gif", ".avi", ".mov", ".mkv", ".webm"}
+RAW_STREAM_SUFFIXES = {".h264", ".h265"}
 LEAKS_OUT = OUT_DIR / "video" / "leaks"
 REFERENCE_MIN_SCORE = 0.9
 REFERENCE_MIN_FACE_PX = 20
@@ -54,15 +56,14 @@ def frames_rgb(path: Path):
 def make_outputs(clip: Path, stem: str, reuse: bool, tag: str = "",
                  veil_args: tuple[str, ...] = ()) -> dict[str, Path | None]:
     """Each tool's output of the clip (Veil's run report beside its output, .json); None where
-    deface wrote none (it skips files whose type it cannot tell from the name, such as raw
-    .h264 / .h265 streams, and fails on a GIF)."""
+    deface wrote none (it fails on a GIF)."""
     outputs = {"Veil": LEAKS_OUT / f"{stem}_veil{tag}.mp4", "deface 1.5.0 default": LEAKS_OUT / f"{stem}_deface.mp4"}
     for tool, dst in outputs.items():
         if reuse and dst.exists() and (tool != "Veil" or dst.with_suffix(".json").exists()):
             continue
         cmd = ([str(VEIL_PY), "-m", "app", "anonymize", str(clip), "-o", str(dst), "-q",
                 "--report", str(dst.with_suffix(".json")), *veil_args] if tool == "Veil"
-               else [str(DEFACE_BIN), str(clip), "-o", str(dst)])
+               else [str(DEFACE_BIN), str(deface_input(clip, stem)), "-o", str(dst)])
         try:
             run(cmd, dst.with_suffix(".log"))
         except RuntimeError:
@@ -72,10 +73,34 @@ def make_outputs(clip: Path, stem: str, reuse: bool, tag: str = "",
     return {tool: dst if dst.exists() else None for tool, dst in outputs.items()}
 
 
-def reference_faces(clip: Path, stem: str, detector, every: int) -> dict[int, np.ndarray]:
-    """{frame index: xyxy of the faces the reference detector is sure of}, every n-th frame,
-    cached."""
-    path = LEAKS_OUT / "reference" / f"{stem}_every{every}_score{REFERENCE_MIN_SCORE}_px{REFERENCE_MIN_FACE_PX}.npz"
+def deface_input(clip: Path, stem: str) -> Path:
+    """The clip as deface can read it: deface skips files whose type it cannot tell from the
+    name, so a raw .h264 / .h265 stream is first re-encoded into an MP4 without loss (x264
+    qp 0: the decoded pixels, every frame PyAV decodes, at 25 fps, the MOT clips' rate)."""
+    if clip.suffix.lower() not in RAW_STREAM_SUFFIXES:
+        return clip
+    dst = LEAKS_OUT / "lossless" / f"{stem}.mp4"
+    if not dst.exists():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with av.open(str(clip)) as src, av.open(str(dst), "w") as out:
+            stream = None
+            for index, frame in enumerate(src.decode(video=0)):
+                if stream is None:
+                    stream = out.add_stream("libx264", rate=25, options={"qp": "0", "preset": "ultrafast"})
+                    stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "yuv420p"
+                    stream.codec_context.time_base = Fraction(1, 25)
+                frame = frame.reformat(format="yuv420p")
+                frame.pts, frame.time_base = index, Fraction(1, 25)
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode())
+    return dst
+
+
+def reference_faces(clip: Path, stem: str, detector, every: int, min_score: float = REFERENCE_MIN_SCORE,
+                    min_face_px: float = REFERENCE_MIN_FACE_PX) -> dict[int, np.ndarray]:
+    """{frame index: xyxy of the faces the reference detector scores >= min_score, at least
+    min_face_px long}, every n-th frame, cached."""
+    path = LEAKS_OUT / "reference" / f"{stem}_every{every}_score{min_score}_px{min_face_px:g}.npz"
     if path.exists():
         data = np.load(path)
         return {int(k): data[k] for k in data.files}
@@ -84,8 +109,7 @@ def reference_faces(clip: Path, stem: str, detector, every: int) -> dict[int, np
         if index % every == 0:
             faces = detector.detect(rgb, max(rgb.shape[:2]))
             size_px = np.maximum(faces.xyxy[:, 2] - faces.xyxy[:, 0], faces.xyxy[:, 3] - faces.xyxy[:, 1])
-            faces_by_frame[index] = faces.xyxy[(faces.score >= REFERENCE_MIN_SCORE)
-                                               & (size_px >= REFERENCE_MIN_FACE_PX)]
+            faces_by_frame[index] = faces.xyxy[(faces.score >= min_score) & (size_px >= min_face_px)]
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **{str(k): v for k, v in faces_by_frame.items()})
     return faces_by_frame
@@ -177,12 +201,18 @@ def main() -> None:
     parser.add_argument("--match", default="", help="only clips whose path contains this")
     parser.add_argument("--write", action="store_true", help="write the section to bench/RESULTS.md")
     parser.add_argument("--tag", default="", help="suffix of Veil's outputs and of the RESULTS section")
+    parser.add_argument("--ref-score", type=float, default=REFERENCE_MIN_SCORE,
+                        help=f"reference faces: RetinaFace score at least this (default {REFERENCE_MIN_SCORE})")
+    parser.add_argument("--ref-px", type=float, default=REFERENCE_MIN_FACE_PX,
+                        help=f"reference faces: long side at least this many px (default {REFERENCE_MIN_FACE_PX})")
     parser.add_argument("veil_args", nargs="*", help="extra arguments for Veil's CLI (after --)")
     args = parser.parse_args()
     require_deface()
     from app.pipeline.retinaface import RetinaFace
 
-    detector = RetinaFace(min_score=REFERENCE_MIN_SCORE)
+    detector = RetinaFace(min_score=args.ref_score)
+    reference_tag = ("" if (args.ref_score, args.ref_px) == (REFERENCE_MIN_SCORE, REFERENCE_MIN_FACE_PX)
+                     else f"-reference-{args.ref_score:g}-{args.ref_px:g}px")
     LEAKS_OUT.mkdir(parents=True, exist_ok=True)
     clips = sorted(p for p in CLIPS_DIR.rglob("*") if p.suffix.lower() in CLIP_SUFFIXES and args.match in str(p))
     rows, hidden_total = [], 0.0
@@ -190,7 +220,8 @@ def main() -> None:
     for clip in clips:
         stem = f"{clip.parent.name}_{clip.stem}"
         outputs = make_outputs(clip, stem, args.reuse, args.tag, tuple(args.veil_args))
-        r = judge_clip(clip, outputs, reference_faces(clip, stem, detector, args.every), args.every)
+        r = judge_clip(clip, outputs, reference_faces(clip, stem, detector, args.every, args.ref_score, args.ref_px),
+                       args.every)
         hidden_pct = 100 * hidden_share(json.loads(outputs["Veil"].with_suffix(".json").read_text()))
         hidden_total += hidden_pct * r["frames"]
         cells = []
@@ -213,24 +244,24 @@ def main() -> None:
         f"{t}: {what}" for t in TOOLS for what in ("visible", "longest run (checked frames)")] + [
         "check: the input scaled to deface's size and back, visible", "Veil: pixels hidden %"]
     body = (
-        f"### Video: faces an independent detector finds in every eval clip, left visible{args.tag}\n\n"
-        f"`{command_line()}` ({machine_note()}; every clip of ../shared/eval/clips). No ground truth "
+        f"### Video: faces an independent detector finds in every eval clip, left visible{args.tag}{reference_tag}\n\n"
+        f"`{command_line()}` ({machine_note()}; {'clips of ../shared/eval/clips whose path contains ' + repr(args.match) if args.match else 'every clip of ../shared/eval/clips'}). No ground truth "
         "comes with these clips: the reference is RetinaFace (ResNet-50, Veil's photo detector; "
         "Veil's video path runs CenterFace and YuNet and never sees its boxes) on every "
         f"{'' if args.every == 1 else ordinal(args.every) + ' '}"
         "frame of the input at the frame's own size, faces it scores >= "
-        f"{REFERENCE_MIN_SCORE} and >= {REFERENCE_MIN_FACE_PX} px. Each is judged in the same frame "
+        f"{args.ref_score:g} and >= {args.ref_px:g} px. Each is judged in the same frame "
         "of the output: visible when the fine-detail correlation in the inner 80% of its box is "
         f">= 0.5. Veil's CLI with {' '.join(args.veil_args) or 'its defaults'}, deface with its defaults ('-': it wrote no output, or "
-        "one without the input's frames; deface skips files whose type it cannot tell from the "
-        "name, such as raw .h264 / .h265 streams, and fails on the GIF). deface's writer scales frames to a multiple of 16 px: its output "
+        "one without the input's frames; deface fails on the GIF; it skips raw .h264 / .h265 "
+        "streams by their name, so it is given them copied into an MP4, the same coded frames at 25 fps). deface's writer scales frames to a multiple of 16 px: its output "
         "is scaled back to the input's size before judging, and the check column judges the input "
         "scaled there and back, untouched, where every face should count as visible. A run counts "
         "checked frames in a row with a face left visible. Pixels hidden: the share of all the "
         "clip's pixels inside Veil's hidden boxes (its run report), the 'all' row weighted by frames.\n\n" + md_table(header, rows))
     print(body)
     if args.write:
-        write_section("video-clip-leaks" + args.tag, body)
+        write_section("video-clip-leaks" + args.tag + reference_tag, body)
 
 
 if __name__ == "__main__":
