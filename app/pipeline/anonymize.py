@@ -299,8 +299,10 @@ def detection_plan(info: VideoInfo, options: AnonymizeOptions) -> VideoDetection
     every = detect.detect_every_n_frames or plan.detect_every_n_frames
     turn_every = (plan.turn_probe_every_n_frames if detect.turn_probe_every_n_frames is None
                   else detect.turn_probe_every_n_frames)
-    return VideoDetectionPlan(base, every, -(-plan.full_res_every_n_frames // every) * every,
-                              max(plan.full_res_max_side_px, base), -(-turn_every // every) * every)
+    full_every = -(-plan.full_res_every_n_frames // every) * every
+    full_turn_every = -(-plan.full_res_turn_probe_every_n_frames // (full_every or 1)) * full_every
+    return VideoDetectionPlan(base, every, full_every, max(plan.full_res_max_side_px, base),
+                              -(-turn_every // every) * every, full_turn_every)
 
 
 # A face whose longer side is below this many pixels at the base scale may be invisible to the

@@ -216,6 +216,9 @@ class VideoDetectionPlan:
         1, 2 or 3 quarters, one turn per probe frame in turn (0 = never), for people lying down
         or upside down; a turn that found a face keeps running on every detection frame until
         it has found none for a whole cycle (turns_for_frame).
+    full_res_turn_probe_every_n_frames: the same for small faces, at full resolution, on
+        every such frame (a multiple of full_res_every_n_frames; 0 = every full-resolution
+        frame, only with turn probes on).
     """
 
     base_max_side_px: int
@@ -223,6 +226,7 @@ class VideoDetectionPlan:
     full_res_every_n_frames: int
     full_res_max_side_px: int
     turn_probe_every_n_frames: int = 0
+    full_res_turn_probe_every_n_frames: int = 0
 
     def __post_init__(self) -> None:
         if self.base_max_side_px < 64:
@@ -237,6 +241,11 @@ class VideoDetectionPlan:
                 self.turn_probe_every_n_frames % self.detect_every_n_frames):
             raise ValueError("turn_probe_every_n_frames must be 0 or a multiple of detect_every_n_frames, "
                              f"got {self.turn_probe_every_n_frames!r}")
+        if self.full_res_turn_probe_every_n_frames < 0 or (
+                self.full_res_turn_probe_every_n_frames
+                and self.full_res_turn_probe_every_n_frames % (self.full_res_every_n_frames or 1)):
+            raise ValueError("full_res_turn_probe_every_n_frames must be 0 or a multiple of "
+                             f"full_res_every_n_frames, got {self.full_res_turn_probe_every_n_frames!r}")
 
     def sides_for_frame(self, frame_index: int) -> tuple[int, ...]:
         """Detector scales to run on this frame: () on frames between detections."""
@@ -252,20 +261,25 @@ class VideoDetectionPlan:
         return len(VIDEO_PROBE_TURNS) * self.turn_probe_every_n_frames
 
     @property
-    def full_res_turn_cycle_frames(self) -> int:
-        """Frames between two full-resolution probes of the same quarter turn (0 = never)."""
+    def full_res_turn_probe_frames(self) -> int:
+        """Frames between two full-resolution turn probes (0 = never)."""
         if not (self.turn_probe_every_n_frames and self.full_res_every_n_frames):
             return 0
-        return len(VIDEO_PROBE_TURNS) * self.full_res_every_n_frames
+        return self.full_res_turn_probe_every_n_frames or self.full_res_every_n_frames
+
+    @property
+    def full_res_turn_cycle_frames(self) -> int:
+        """Frames between two full-resolution probes of the same quarter turn (0 = never)."""
+        return len(VIDEO_PROBE_TURNS) * self.full_res_turn_probe_frames
 
     def full_res_turns_for_frame(self, frame_index: int,
                                  last_found_by_turn: Mapping[int, int]) -> tuple[int, ...]:
         """Quarter turns to run the full-resolution pass on at this full-resolution frame (small
-        people lying down): one turn probed per full-resolution frame, in turn, and every turn
-        that found a small face there (turn -> frame index) less than a cycle ago."""
+        people lying down): one turn probed per full-resolution probe frame, in turn, and every
+        turn that found a small face there (turn -> frame index) less than a cycle ago."""
         if not self.full_res_turn_cycle_frames or frame_index % self.full_res_every_n_frames:
             return ()
-        return _probed_turns(frame_index, self.full_res_every_n_frames, last_found_by_turn)
+        return _probed_turns(frame_index, self.full_res_turn_probe_frames, last_found_by_turn)
 
     def turns_for_frame(self, frame_index: int, last_found_by_turn: Mapping[int, int]) -> tuple[int, ...]:
         """Quarter turns (counter-clockwise) to run the base pass on at this detection frame,
@@ -296,8 +310,20 @@ def _probed_turns(frame_index: int, every: int, last_found_by_turn: Mapping[int,
 # full-resolution pass (20-50 px faces at their own scale: ~85-90% per pass on WIDER).
 VIDEO_BASE_MAX_SIDE_PX = 640
 VIDEO_DETECTIONS_PER_S = 10
-VIDEO_FULL_RES_PER_S = 2
 VIDEO_FULL_RES_MAX_SIDE_PX = 1920
+# How often the full-resolution pass runs: as often as a budget of
+# VIDEO_FULL_RES_BASE_AREAS_PER_S base-pass areas a second allows (its cost grows with the
+# frame's area), from VIDEO_FULL_RES_MIN_PER_S up to every detection frame. 960x540 and smaller:
+# every detection frame; 1280x720: about 5.6 a second (every 2nd detection frame); 1920x1080:
+# 2.5. It ran twice a second at every size before. Between two full-resolution frames a face
+# too small for the base pass is only held where it was last seen, and in a moving scene it
+# walks out of the hidden box: on the eval crowd clips against an independent detector's
+# faces down to 10 px (bench/clip_leaks.py --ref-score 0.5 --ref-px 10; RESULTS.md,
+# video-clip-leaks-reference-0.5-10px), twice a second at 960x540 left 13 face-frames visible
+# on MOT17-13 (filmed from a moving bus; YuNet scores those faces 0.74-0.78 at full size,
+# CenterFace 0.10-0.20 at 640 px), 5 times a second 7, every detection frame 0.
+VIDEO_FULL_RES_MIN_PER_S = 2
+VIDEO_FULL_RES_BASE_AREAS_PER_S = 22.5
 # Full-resolution pass: YuNet (app/pipeline/yunet.py), not CenterFace, and only for faces
 # under VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale (48 px in 720p, 72 px in 1080p):
 # larger faces are the base pass's. On all WIDER val photos taken as 720p frames (base pass at
@@ -311,7 +337,7 @@ VIDEO_FULL_RES_MAX_BASE_FACE_PX = 24
 # Small faces get a wider hidden area (track.SMALL_FACE_EXTRA_SCALE, 0.6 more, as photos' small
 # faces): all of it up to VIDEO_SMALL_FACE_BASE_PX[0] px at the base scale, none from [1] up
 # (24-48 px in 720p; in frames no larger than the base pass, 12-24 px). The base pass places
-# such faces' boxes loosely and the full-resolution pass, tightly but twice a second. On YouTube
+# such faces' boxes loosely and the full-resolution pass, tightly but less often. On YouTube
 # Faces shrunk to 20-px faces drifting on a 720p canvas (bench/video.py youtube --small 20;
 # RESULTS.md, video-youtube-small20) it leaves 0 of 750 face-frames visible; in an ad hoc run
 # without it, 1 (background lost there: 15.0% without, 18.4% with, of the little texture
@@ -370,21 +396,27 @@ def video_plan(width: int, height: int, fps: float) -> VideoDetectionPlan:
 
     Base pass at (at most) 640 px long side about 10 times a second (every 3rd frame at 30 fps,
     every 2nd at 25); frames larger than that also get a pass at their own size (at most
-    1920 px) about twice a second (every 15th frame at 30 fps), so a 20-px face in 1080p is
-    found within ~0.5 s. Fail-closed requirement on the engine: a track first found by a
+    1920 px), on every detection frame up to 960x540, every 2nd one in 720p (every 6th frame at
+    30 fps), 2.5 times a second in 1080p (every 12th frame), so a 20-px face in 1080p is found
+    within ~0.4 s. Fail-closed requirement on the engine: a track first found by a
     full-resolution pass must be padded back to the previous full-resolution pass
     (full_res_every_n_frames frames), not only by the default 0.25 s, or a small face could be
     visible for up to that many frames before its first detection. Quarter turns are probed
-    twice a second (every 15th frame at 30 fps, one turn each time); a track first found on a
-    turned frame (or ever matched by a turned pass) must likewise be padded back a whole turn
-    cycle.
+    twice a second (every 15th frame at 30 fps, one turn each time), and at full resolution on
+    the full-resolution frame nearest that rate; a track first found on a turned frame (or ever
+    matched by a turned pass) must likewise be padded back a whole turn cycle.
     """
+    fps = fps or 25
     long_side = max(width, height)
     base = min(long_side, VIDEO_BASE_MAX_SIDE_PX)
-    every = max(1, round((fps or 25) / VIDEO_DETECTIONS_PER_S))
-    turn_every = max(1, round((fps or 25) / VIDEO_TURN_PROBES_PER_S / every)) * every
+    every = max(1, round(fps / VIDEO_DETECTIONS_PER_S))
+    turn_every = max(1, round(fps / VIDEO_TURN_PROBES_PER_S / every)) * every
     if long_side <= base:
         return VideoDetectionPlan(base, every, 0, base, turn_every)
-    full_every = max(1, round((fps or 25) / VIDEO_FULL_RES_PER_S / every)) * every
-    return VideoDetectionPlan(base, every, full_every, min(long_side, VIDEO_FULL_RES_MAX_SIDE_PX),
-                              turn_every)
+    full_side = min(long_side, VIDEO_FULL_RES_MAX_SIDE_PX)
+    full_per_s = min(VIDEO_DETECTIONS_PER_S, max(VIDEO_FULL_RES_MIN_PER_S,
+                                                 VIDEO_FULL_RES_BASE_AREAS_PER_S * (base / full_side) ** 2))
+    full_every = max(1, round(fps / full_per_s / every)) * every
+    # Small people lying down: one turn probed at full resolution about as often as upright.
+    full_turn_every = max(1, round(fps / VIDEO_TURN_PROBES_PER_S / full_every)) * full_every
+    return VideoDetectionPlan(base, every, full_every, full_side, turn_every, full_turn_every)

@@ -6,6 +6,8 @@ given, as CenterFace mostly sees faces only upright; the engine must turn frames
 
 import threading
 import time
+from fractions import Fraction
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -258,14 +260,40 @@ def test_small_lying_face_found_by_the_turned_full_resolution_pass(tmp_path, tur
     assert all(changed), f"visible in frames {[i for i, c in enumerate(changed) if not c]}"
 
 
-def test_full_resolution_turns_probe_one_turn_per_full_resolution_frame():
+def test_full_resolution_turns_probe_one_turn_about_twice_a_second():
     plan = video_plan(1280, 720, 30)
-    assert plan.full_res_every_n_frames == 15 and plan.full_res_turn_cycle_frames == 45
-    assert [plan.full_res_turns_for_frame(i, {}) for i in (0, 15, 30, 45)] == [(1,), (2,), (3,), (1,)]
+    assert plan.full_res_every_n_frames == 6 and plan.full_res_turn_probe_every_n_frames == 12
+    assert plan.full_res_turn_cycle_frames == 36
+    assert [plan.full_res_turns_for_frame(i, {}) for i in (0, 12, 24, 36)] == [(1,), (2,), (3,), (1,)]
+    assert plan.full_res_turns_for_frame(6, {}) == ()  # a full-resolution frame, no probe
     assert plan.full_res_turns_for_frame(3, {}) == ()  # not a full-resolution frame
-    # Turn 2 found a small face on frame 15: it runs on every full-resolution frame for a cycle.
-    assert [plan.full_res_turns_for_frame(i, {2: 15}) for i in (30, 45, 60, 75)] == [(2, 3), (1, 2), (2,), (3,)]
+    # Turn 2 found a small face on frame 12: it runs on every full-resolution frame for a cycle.
+    assert [plan.full_res_turns_for_frame(i, {2: 12}) for i in (18, 24, 36, 42, 48, 60)] == [
+        (2,), (2, 3), (1, 2), (2,), (2,), (3,)]
     assert video_plan(640, 360, 30).full_res_turns_for_frame(0, {}) == ()  # no full-resolution pass
+    with pytest.raises(ValueError, match="full_res_turn_probe_every_n_frames"):
+        VideoDetectionPlan(640, 3, 6, 1280, 15, full_res_turn_probe_every_n_frames=15)
+
+
+@pytest.mark.parametrize(("size_wh", "fps", "full_every", "full_turn_every"), [
+    ((960, 540), 25, 2, 12),     # every detection frame: the pass is cheap at this size
+    ((826, 540), 25, 2, 12),
+    ((854, 480), 24, 2, 12),
+    ((1280, 720), 30, 6, 12),    # every 2nd detection frame
+    ((720, 1280), 30, 6, 12),    # portrait: the same area
+    ((1280, 720), 25, 4, 12),
+    ((1920, 1080), 30, 12, 12),  # 2.5 times a second
+    ((3840, 2160), 30, 12, 12),  # detected at 1920 px at most
+])
+def test_full_resolution_pass_runs_as_often_as_its_cost_allows(size_wh, fps, full_every, full_turn_every):
+    plan = video_plan(*size_wh, fps)
+    assert (plan.full_res_every_n_frames, plan.full_res_turn_probe_every_n_frames) == (full_every, full_turn_every)
+    assert plan.full_res_every_n_frames % plan.detect_every_n_frames == 0
+    # A detection plan with other settings keeps the full-resolution frames detection frames.
+    info = SimpleNamespace(width=size_wh[0], height=size_wh[1], average_rate=Fraction(fps))
+    overridden = detection_plan(info, AnonymizeOptions(detect=DetectOptions(detect_every_n_frames=4)))
+    assert overridden.full_res_every_n_frames % 4 == 0
+    assert overridden.full_res_turn_probe_every_n_frames % overridden.full_res_every_n_frames == 0
 
 
 class ParallelUprightFaceDetector(UprightFaceDetector):
