@@ -141,7 +141,8 @@ def test_full_resolution_passes_go_to_their_own_detector(tmp_path):
                                redact=RedactOptions(shape=RedactShape.BOX))
     report = anonymize_video(source, out, options, detector=base, full_res_detector=full_res)
     assert set(base.sides) == {640} and set(full_res.sides) == {1280}
-    assert len(full_res.sides) == 3  # frames 0, 15 and 30 at 30 fps
+    # Every 2nd detection frame in 720p: frames 0, 6, ..., 30 at 30 fps (detection every 3rd).
+    assert len(full_res.sides) == 6
     assert len(report["tracks"]) == 1 and report["tracks"][0]["boxes"][0][1] > 500
     before, after = read_video(source), read_video(out)
     inner = (slice(302, 318), slice(602, 618))
