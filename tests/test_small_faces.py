@@ -121,6 +121,6 @@ def test_small_face_in_a_moving_scene_hidden_in_every_frame(tmp_path, centerface
     out = tmp_path / "out.mp4"
     anonymize_video(source, out)  # the models load as the CLI loads them
     assert visible_frames(source, out, face_xyxy) == []
-    monkeypatch.setattr(schedule, "VIDEO_FULL_RES_BASE_AREAS_PER_S", 0)  # twice a second
+    monkeypatch.setattr(schedule, "VIDEO_FULL_RES_PX_PER_S", 0)  # twice a second
     anonymize_video(source, out)  # the models load as the CLI loads them
     assert visible_frames(source, out, face_xyxy), "the test's face should need the faster passes"

@@ -311,19 +311,23 @@ def _probed_turns(frame_index: int, every: int, last_found_by_turn: Mapping[int,
 VIDEO_BASE_MAX_SIDE_PX = 640
 VIDEO_DETECTIONS_PER_S = 10
 VIDEO_FULL_RES_MAX_SIDE_PX = 1920
-# How often the full-resolution pass runs: as often as a budget of
-# VIDEO_FULL_RES_BASE_AREAS_PER_S base-pass areas a second allows (its cost grows with the
-# frame's area), from VIDEO_FULL_RES_MIN_PER_S up to every detection frame. 960x540 and smaller:
-# every detection frame; 1280x720: about 5.6 a second (every 2nd detection frame); 1920x1080:
-# 2.5. It ran twice a second at every size before. Between two full-resolution frames a face
-# too small for the base pass is only held where it was last seen, and in a moving scene it
-# walks out of the hidden box: on the eval crowd clips against an independent detector's
-# faces down to 10 px (bench/clip_leaks.py --ref-score 0.5 --ref-px 10; RESULTS.md,
-# video-clip-leaks-reference-0.5-10px), twice a second at 960x540 left 13 face-frames visible
-# on MOT17-13 (filmed from a moving bus; YuNet scores those faces 0.74-0.78 at full size,
-# CenterFace 0.10-0.20 at 640 px), 5 times a second 7, every detection frame 0.
+# How often the full-resolution pass runs: as often as a budget of VIDEO_FULL_RES_PX_PER_S
+# pixels a second of video allows (its cost grows with the area it runs at), from
+# VIDEO_FULL_RES_MIN_PER_S up to every detection frame. 960x540 and smaller: every detection
+# frame; 1280x720 (and 720x1280): about 5.6 a second (every 2nd detection frame); 844x844: 7.3
+# (every 2nd detection frame at 25 fps); 1920x1080: 2.5. It ran twice a second at every size
+# before. Between two full-resolution frames a face too small for the base pass is only held
+# where it was last seen, and in a moving scene it walks out of the hidden box: on the eval
+# crowd clips against an independent detector's faces down to 10 px (bench/clip_leaks.py
+# --ref-score 0.5 --ref-px 10; RESULTS.md, video-clip-leaks-reference-0.5-10px), twice a
+# second at 960x540 left 13 face-frames visible on MOT17-13 (filmed from a moving bus; YuNet
+# scores those faces 0.74-0.78 at full size, CenterFace 0.10-0.20 at 640 px), 5 times a second
+# 7, every detection frame 0. The budget counts the pass's real area: measured as a multiple of
+# the base pass's area (22.5 of them), a square 844x844 clip at 25 fps, whose base pass is
+# 640x640, got the pass on every detection frame and ran slower than real time (RESULTS.md,
+# speed-all-clips).
 VIDEO_FULL_RES_MIN_PER_S = 2
-VIDEO_FULL_RES_BASE_AREAS_PER_S = 22.5
+VIDEO_FULL_RES_PX_PER_S = 22.5 * 640 * 360
 # Full-resolution pass: YuNet (app/pipeline/yunet.py), not CenterFace, and only for faces
 # under VIDEO_FULL_RES_MAX_BASE_FACE_PX at the base scale (48 px in 720p, 72 px in 1080p):
 # larger faces are the base pass's. On all WIDER val photos taken as 720p frames (base pass at
@@ -414,8 +418,9 @@ def video_plan(width: int, height: int, fps: float) -> VideoDetectionPlan:
     if long_side <= base:
         return VideoDetectionPlan(base, every, 0, base, turn_every)
     full_side = min(long_side, VIDEO_FULL_RES_MAX_SIDE_PX)
-    full_per_s = min(VIDEO_DETECTIONS_PER_S, max(VIDEO_FULL_RES_MIN_PER_S,
-                                                 VIDEO_FULL_RES_BASE_AREAS_PER_S * (base / full_side) ** 2))
+    full_area_px = width * height * (full_side / long_side) ** 2
+    full_per_s = min(VIDEO_DETECTIONS_PER_S,
+                     max(VIDEO_FULL_RES_MIN_PER_S, VIDEO_FULL_RES_PX_PER_S / full_area_px))
     full_every = max(1, round(fps / full_per_s / every)) * every
     # Small people lying down: one turn probed at full resolution about as often as upright.
     full_turn_every = max(1, round(fps / VIDEO_TURN_PROBES_PER_S / full_every)) * full_every
