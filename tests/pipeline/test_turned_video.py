@@ -282,7 +282,7 @@ def test_full_resolution_turns_probe_one_turn_about_twice_a_second():
     ((1280, 720), 30, 6, 12),    # every 2nd detection frame
     ((720, 1280), 30, 6, 12),    # portrait: the same area
     ((1280, 720), 25, 4, 12),
-    ((844, 844), 25, 4, 12),     # square: its base pass is 640x640, its full-res one 1.7x 960x540
+    ((844, 844), 25, 4, 12),     # square: 1.4x the area of 960x540, so every 2nd detection frame
     ((1920, 1080), 30, 12, 12),  # 2.5 times a second
     ((3840, 2160), 30, 12, 12),  # detected at 1920 px at most
 ])
